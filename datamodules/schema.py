@@ -1,0 +1,66 @@
+"""The one on-disk layout every data source maps into: a presets table and a pairs table.
+
+Real packs (ingestion), refinery renders and the synthetic set all write these two tables;
+the datamodule joins them by preset id when it builds batches. Changing a column here is a
+format change: bump ``LAYOUT_VERSION`` and say why in docs/data-layout.md.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+LAYOUT_VERSION = 1
+
+# Static .milk features (docs/features.md enumerates every dimension).
+FEATURE_DIM = 64
+# Render descriptors from one single-layer render of a preset (refinery):
+# summary statistics, an 8x8 time-averaged luma map, a 16-step motion-energy series.
+RENDER_SUMMARY_DIM = 16
+RENDER_LAYOUT_DIM = 64
+RENDER_MOTION_DIM = 16
+RENDER_DIM = RENDER_SUMMARY_DIM + RENDER_LAYOUT_DIM + RENDER_MOTION_DIM
+
+SPLITS = ("train", "val", "test_seen", "test_unseen", "golden")
+SCORE_BINS = (0, 1, 2, 3, 4)  # [0,1) [1,2) [2,3) [3,4) [4,5]
+RANK_QUARTILES = ("Q1", "Q2", "Q3", "Q4")  # Q1 = best 25% by rank within the pack
+ELITE_SCORE = 4.0  # golden positives score >= 4, golden negatives <= 2
+NEGATIVE_SCORE = 2.0
+PASS_THRESHOLD = 3.0  # a golden positive passes when predicted >= 3, a negative when < 3
+
+PRESETS_SCHEMA = pa.schema(
+    [
+        pa.field("preset_id", pa.string(), nullable=False),  # content hash (hex) of the .milk text
+        pa.field("features", pa.list_(pa.float32(), FEATURE_DIM), nullable=False),
+        pa.field("feature_version", pa.int16(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("collection", pa.string()),
+        pa.field("style_tags", pa.list_(pa.string())),
+        # Filled by the refinery; null until the preset has been rendered once.
+        pa.field("render_summary", pa.list_(pa.float32(), RENDER_SUMMARY_DIM)),
+        pa.field("render_layout", pa.list_(pa.float32(), RENDER_LAYOUT_DIM)),
+        pa.field("render_motion", pa.list_(pa.float32(), RENDER_MOTION_DIM)),
+    ]
+)
+
+PAIRS_SCHEMA = pa.schema(
+    [
+        pa.field("pack", pa.string(), nullable=False),
+        pa.field("pair", pa.int64(), nullable=False),
+        pa.field("fg_id", pa.string(), nullable=False),
+        pa.field("bg_id", pa.string(), nullable=False),
+        pa.field("spatial_score", pa.float32()),  # measured S in [0,1]; null when not rendered
+        pa.field("temporal_score", pa.float32()),  # measured T in [0,1]; null when not rendered
+        pa.field("score", pa.float32(), nullable=False),  # 0-5
+        pa.field("quality01", pa.float32(), nullable=False),  # score / 5 unless the source says otherwise
+        pa.field("rank", pa.int64(), nullable=False),  # 1 = best within its pack
+        pa.field("rank_quartile", pa.string(), nullable=False),
+        pa.field("score_bin", pa.int8(), nullable=False),
+        pa.field("is_elite", pa.bool_(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("split", pa.string(), nullable=False),
+    ]
+)
+
+PARTITION_COLUMNS = ("score_bin", "rank_quartile")
+PARTITIONING = pa.schema([pa.field("score_bin", pa.int8()), pa.field("rank_quartile", pa.string())])

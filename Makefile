@@ -1,0 +1,61 @@
+# Two commands on a fresh machine:  make train   and   make test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Debian packages the test suite needs (projectM renders real presets; Redis for streaming tests).
+SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++
+
+.PHONY: help venv sysdeps native train smoke test test-fast bench tensorboard clean
+
+help:
+	@echo "make train    set up and train on the embedded default dataset (experiment=full)"
+	@echo "make test     set up and run the whole test suite (slow tests included)"
+	@echo "make smoke    a one-minute training run on synthetic data"
+	@echo "make bench    run the benchmarks (figures go to docs/benchmarks.md by hand)"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, from the constraints file: an open range would pull ~3 GB of CUDA wheels
+	$(PY) -m pip install -q -c constraints.txt torch
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,export]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Installs what is missing, never asks: CI starts from a bare machine.
+sysdeps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+native: venv sysdeps
+	$(VENV)/bin/aivj refine build-shim
+
+train: venv
+	$(PY) train.py experiment=full
+
+smoke: venv
+	$(PY) train.py experiment=smoke
+
+test: venv sysdeps native
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=15
+
+test-fast: venv
+	$(PY) -m pytest tests -q -m "not slow"
+
+bench: venv
+	$(PY) benchmarks/bench_features.py
+	$(PY) benchmarks/bench_io.py
+	$(PY) benchmarks/bench_scoring.py
+	$(PY) benchmarks/bench_loader.py
+
+tensorboard: venv
+	$(VENV)/bin/tensorboard --logdir outputs/
+
+clean:
+	rm -rf outputs multirun lightning_logs build .pytest_cache

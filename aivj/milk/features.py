@@ -1,0 +1,188 @@
+"""The fixed 64-dim float32 preset vector, pair-level terms computed from two vectors, style tags.
+
+Dimensions, sources and normalisations are listed in ``feature_spec`` and docs/features.md.
+Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+
+from aivj.milk.feature_spec import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SPEC, FEATURE_VERSION
+from aivj.milk.lines import _CODE, _NUMBERED, _ROUTES
+from aivj.milk.parser import MilkPreset, _as_float
+
+__all__ = ["FEATURE_VERSION", "FEATURE_NAMES", "FEATURE_SPEC", "extract_features", "pair_terms", "style_tags", "PAIR_TERM_NAMES"]
+
+# Token counts use a word end only (no leading boundary): a pattern without a leading assertion lets
+# the regex engine skip ahead by first character, which is most of the feature time saved.
+_TOKENS = re.compile(r"(bass_att|mid_att|treb_att|bass|mid|treb|time|frame|fps|sin|cos)\b")
+_ASSIGNED = re.compile(r"(zoom|rot|warp|cx|cy|dx|dy|sx|sy|decay)\s*=(?!=)")
+_LN4, _LN2 = math.log(4.0), math.log(2.0)
+_tanh, _log = math.tanh, math.log
+
+
+def _code_categories() -> dict[str, str]:
+    """Code key -> category ("per_frame", "warp", "wave2", "shape0", ...), from the parser's table."""
+    out = {}
+    for key, route in _ROUTES.items():
+        if route[0] == _NUMBERED:
+            out[key] = route[1]
+        elif route[0] == _CODE:
+            out[key] = f"{route[1]}{route[2]}"
+    return out
+
+
+_CATEGORY = _code_categories()
+
+
+def _clip01(x: float) -> float:
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else (hi if x > hi else x)
+
+
+def _logsq(x: float, ln_base: float) -> float:
+    return _tanh(_log(x if x > 1e-6 else 1e-6) / ln_base)
+
+
+def _count(n: int, cap: int) -> float:
+    return min(1.0, math.log1p(n) / math.log1p(cap))
+
+
+def _flag(v: float) -> float:
+    return 1.0 if v != 0.0 else 0.0
+
+
+# Base values read for the vector, with MilkDrop's defaults (read in one pass: this is the hot path).
+_BASE_DEFAULTS = (
+    ("zoom", 1.0), ("rot", 0.0), ("warp", 1.0), ("cx", 0.5), ("cy", 0.5), ("dx", 0.0), ("dy", 0.0),
+    ("sx", 1.0), ("sy", 1.0), ("fdecay", 0.98), ("fwarpanimspeed", 1.0), ("fwarpscale", 1.0),
+    ("fzoomexponent", 1.0), ("nwavemode", 0.0), ("fwavealpha", 0.8), ("fwavescale", 1.0),
+    ("fwavesmoothing", 0.75), ("wave_r", 1.0), ("wave_g", 1.0), ("wave_b", 1.0), ("badditivewaves", 0.0),
+    ("bwavedots", 0.0), ("bwavethick", 0.0), ("bmodwavealphabyvolume", 0.0), ("bmaximizewavecolor", 0.0),
+    ("fgammaadj", 2.0), ("fvideoechozoom", 2.0), ("fvideoechoalpha", 0.0), ("nvideoechoorientation", 0.0),
+    ("bbrighten", 0.0), ("bdarken", 0.0), ("bsolarize", 0.0), ("binvert", 0.0), ("bdarkencenter", 0.0),
+    ("btexwrap", 1.0), ("ob_size", 0.01), ("ob_a", 0.0), ("ib_size", 0.01), ("ib_a", 0.0),
+    ("nmotionvectorsx", 12.0), ("nmotionvectorsy", 9.0), ("mv_a", 1.0), ("mv_dx", 0.0), ("mv_dy", 0.0),
+    ("bmotionvectorson", 1.0), ("milkdrop_preset_version", 0.0), ("psversion", 0.0),
+    ("wavecode_0_enabled", 0.0), ("wavecode_1_enabled", 0.0), ("wavecode_2_enabled", 0.0), ("wavecode_3_enabled", 0.0),
+    ("shapecode_0_enabled", 0.0), ("shapecode_1_enabled", 0.0), ("shapecode_2_enabled", 0.0), ("shapecode_3_enabled", 0.0),
+)  # fmt: skip
+_EMPTY: list[str] = []
+
+
+def _group_code(entries: dict[str, str]) -> dict[str, list[str]]:
+    """Non-empty code lines by category; line order does not matter to the features."""
+    code: dict[str, list[str]] = {}
+    for category, line in [(c, line) for c, line in zip(map(_CATEGORY.get, entries), entries.values()) if c and line]:
+        lines = code.get(category)
+        if lines is None:
+            code[category] = [line]
+        else:
+            lines.append(line)
+    return code
+
+
+def extract_features(preset: MilkPreset) -> np.ndarray:
+    """float32[64] in the order of ``FEATURE_NAMES``; always finite."""
+    entries = preset.entries()
+    get = entries.get
+    (zoom, rot, warp, cx, cy, dx, dy, sx, sy, decay, warp_speed, warp_scale, zoom_exp, wave_mode, wave_alpha,
+     wave_scale, wave_smooth, wave_r, wave_g, wave_b, additive, dots, thick, alpha_by_vol, max_color,
+     gamma, echo_zoom, echo_alpha, echo_orient, brighten, darken, solarize, invert, darken_center,
+     tex_wrap, ob_size, ob_a, ib_size, ib_a, mvx, mvy, mv_a, mv_dx, mv_dy, mv_switch, version, psversion,
+     *enabled) = [_as_float(get(k), d) for k, d in _BASE_DEFAULTS]  # fmt: skip
+    code = _group_code(entries)
+    waves = [f"wave{k}" for k in range(4) if enabled[k] != 0.0]
+    shapes = [f"shape{k}" for k in range(4) if enabled[4 + k] != 0.0]
+    wave_lines = sum(len(code.get(c, _EMPTY)) for c in waves)
+    shape_lines = sum(len(code.get(c, _EMPTY)) for c in shapes)
+    # Shader values keep their backtick, so an empty shader line is "`".
+    warp_lines = sum(1 for line in code.get("warp", _EMPTY) if line != "`")
+    comp_lines = sum(1 for line in code.get("comp", _EMPTY) if line != "`")
+    equations = "\n".join(code.get("per_frame", _EMPTY) + code.get("per_pixel", _EMPTY)).lower()
+    others = [line for c in ["per_frame_init", "warp", "comp"] + waves + shapes for line in code.get(c, _EMPTY)]
+    t = Counter(_TOKENS.findall(equations + "\n" + "\n".join(others).lower())).get
+    mv_on = mv_a > 0 and mvx > 0 and mvy > 0 and mv_switch != 0
+    row = [
+        _tanh(_log(max(zoom, 1e-6)) / 0.2),
+        _tanh(rot / 0.5),
+        _tanh(warp / 3.0),
+        _clip(cx - 0.5, -1.0, 1.0),
+        _clip(cy - 0.5, -1.0, 1.0),
+        _tanh(dx / 0.05),
+        _tanh(dy / 0.05),
+        _tanh((sx - 1.0) / 0.1),
+        _tanh((sy - 1.0) / 0.1),
+        _clip01(1.0 - (1.0 - decay) / 0.2),
+        _logsq(warp_speed, _LN4),
+        _logsq(warp_scale, _LN4),
+        _logsq(zoom_exp, _LN2),
+        _clip01(wave_mode / 7.0),
+        _tanh(max(wave_alpha, 0.0)),
+        _logsq(wave_scale, _LN4),
+        _clip01(wave_smooth),
+        _clip01(wave_r),
+        _clip01(wave_g),
+        _clip01(wave_b),
+        _flag(additive),
+        _flag(dots),
+        _flag(thick),
+        _flag(alpha_by_vol),
+        _flag(max_color),
+        _clip01(gamma / 4.0),
+        _logsq(echo_zoom, _LN2),
+        _clip01(echo_alpha),
+        _clip01(echo_orient / 3.0),
+        _flag(brighten),
+        _flag(darken),
+        _flag(solarize),
+        _flag(invert),
+        _flag(darken_center),
+        _flag(tex_wrap),
+        _tanh(max(ob_size, 0.0) / 0.05),
+        _clip01(ob_a),
+        _tanh(max(ib_size, 0.0) / 0.05),
+        _clip01(ib_a),
+        1.0 if mv_on else 0.0,
+        _clip01(math.sqrt(max(mvx, 0.0) * max(mvy, 0.0)) / 48.0),
+        _clip01(mv_a),
+        _tanh(math.hypot(mv_dx, mv_dy) / 0.05),
+        _count(len(code.get("per_frame", _EMPTY)), 128),
+        _count(len(code.get("per_pixel", _EMPTY)), 128),
+        _count(len(code.get("per_frame_init", _EMPTY)), 128),
+        min(1.0, len(waves) / 4.0),
+        min(1.0, len(shapes) / 4.0),
+        _count(wave_lines, 128),
+        _count(shape_lines, 128),
+        1.0 if warp_lines else 0.0,
+        1.0 if comp_lines else 0.0,
+        _count(warp_lines + comp_lines, 256),
+        _count(t("bass", 0), 32),
+        _count(t("mid", 0), 32),
+        _count(t("treb", 0), 32),
+        _count(t("bass_att", 0), 32),
+        _count(t("mid_att", 0), 32),
+        _count(t("treb_att", 0), 32),
+        _count(t("time", 0), 32),
+        _count(t("frame", 0) + t("fps", 0), 32),
+        _count(t("sin", 0) + t("cos", 0), 32),
+        len(set(_ASSIGNED.findall(equations))) / 10.0,
+        1.0 if (version >= 200 or psversion >= 2) else 0.0,
+    ]
+    out = np.array(row, dtype=np.float32)
+    if not np.isfinite(out).all():  # inputs are finite and clamped; this guards the math itself
+        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=-1.0)
+    return out
+
+
+from aivj.milk.pairs import PAIR_TERM_NAMES, pair_terms, style_tags  # noqa: E402  (re-export the agreed API)
+
+assert FEATURE_INDEX["milkdrop2"] == 63

@@ -1,0 +1,234 @@
+"""Parse MilkDrop ``.milk`` presets (MILKDROP_PRESET_VERSION 201 and older) and write them back.
+
+A preset is an INI-like file: an optional header (``MILKDROP_PRESET_VERSION=201``, ``PSVERSION*``),
+a ``[preset00]`` section of ``key=value`` base values, numbered code lines (``per_frame_init_N``,
+``per_frame_N``, ``per_pixel_N``), custom waves (``wavecode_K_*`` values, ``wave_K_init|per_frame|
+per_pointN`` code), custom shapes (``shapecode_K_*``, ``shape_K_init|per_frameN``) and shader lines
+(``warp_N`` / ``comp_N``, each value prefixed with a backtick).
+
+MilkDrop reads keys case-insensitively, so keys are stored lower-cased; the original spelling is
+kept only so that ``to_text`` writes what projectM and MilkDrop expect. Duplicate keys: the last
+one wins (as in MilkDrop's INI reader) and each repeat is counted in ``duplicate_keys``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Keys that only appear before [preset00].
+HEADER_KEYS = frozenset({"milkdrop_preset_version", "psversion", "psversion_warp", "psversion_comp"})
+
+# Base keys MilkDrop 1.x/2.x know; a file without a section must contain at least one of these
+# (or a code line) to count as a preset.
+KNOWN_BASE_KEYS = frozenset(
+    """frating fgammaadj fdecay fvideoechozoom fvideoechoalpha nvideoechoorientation nwavemode
+    badditivewaves bwavedots bwavethick bmodwavealphabyvolume bmaximizewavecolor btexwrap
+    bdarkencenter bredbluestereo bbrighten bdarken bsolarize binvert fwavealpha fwavescale
+    fwavesmoothing fwaveparam fmodwavealphastart fmodwavealphaend fwarpanimspeed fwarpscale
+    fzoomexponent fshader zoom rot cx cy dx dy warp sx sy wave_r wave_g wave_b wave_x wave_y
+    ob_size ob_r ob_g ob_b ob_a ib_size ib_r ib_g ib_b ib_a nmotionvectorsx nmotionvectorsy
+    mv_dx mv_dy mv_l mv_r mv_g mv_b mv_a bmotionvectorson b1n b2n b3n b1x b2x b3x b1ed""".split()
+)
+
+WAVE_CODE_SECTIONS = ("init", "per_frame", "per_point")
+SHAPE_CODE_SECTIONS = ("init", "per_frame")
+
+
+class MilkParseError(ValueError):
+    """A file that is not a MilkDrop preset; the message names the file and the problem."""
+
+
+@dataclass
+class CustomCode:
+    """One custom wave or shape: its ``wavecode_K_*``/``shapecode_K_*`` values and code lines."""
+
+    params: dict[str, str] = field(default_factory=dict)  # lower-cased suffix -> value
+    code: dict[str, list[str]] = field(default_factory=dict)  # "init"/"per_frame"/"per_point" -> lines
+
+    @property
+    def enabled(self) -> bool:
+        return _as_float(self.params.get("enabled"), 0.0) != 0.0
+
+
+_STRUCTURE = ("header", "base", "per_frame_init", "per_frame", "per_pixel", "waves", "shapes", "warp", "comp")
+
+
+class MilkPreset:
+    """A parsed preset. Parsing only builds ``entries`` (lower-cased key -> value, last wins); the
+    structured fields (``header``, ``base``, code lists, ``waves``, ``shapes``, ``warp``, ``comp``)
+    are built on first access, because feature extraction reads ``entries`` directly and is the
+    hot path. After the structure has been built it is the truth: edit it and ``entries()`` and
+    ``to_text()`` follow.
+    """
+
+    header: dict[str, str]
+    base: dict[str, str]
+    per_frame_init: list[str]
+    per_frame: list[str]
+    per_pixel: list[str]
+    waves: dict[int, CustomCode]
+    shapes: dict[int, CustomCode]
+    warp: list[str]  # shader lines without the leading backtick
+    comp: list[str]
+
+    def __init__(self, entries: dict[str, str] | None = None, path: str | None = None, section: str | None = "preset00",
+                 duplicate_keys: int = 0, key_case: dict[str, str] | tuple[list[str], list[str]] | None = None) -> None:  # fmt: skip
+        self._entries = entries if entries is not None else {}
+        self.path = path
+        self.section = section
+        self.duplicate_keys = duplicate_keys
+        self._key_case = key_case if key_case is not None else {}
+
+    @property
+    def key_case(self) -> dict[str, str]:
+        """Lower-cased key -> the spelling in the file (built lazily: only the writer needs it)."""
+        if isinstance(self._key_case, tuple):
+            self._key_case = dict(zip(*self._key_case))
+        return self._key_case
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails, i.e. before the structure exists.
+        if name in _STRUCTURE:
+            self._build_structure()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def _build_structure(self) -> None:
+        from aivj.milk.lines import route_lines
+
+        for name in _STRUCTURE:
+            self.__dict__[name] = {} if name in ("header", "base", "waves", "shapes") else []
+        route_lines(self, list(self._entries), list(self._entries.values()))
+
+    @property
+    def structured(self) -> bool:
+        return "base" in self.__dict__
+
+    def entries(self) -> dict[str, str]:
+        """Lower-cased key -> value as the file would hold it (code lines numbered from 1)."""
+        if not self.structured:
+            return self._entries
+        from aivj.milk.writer import preset_lines
+
+        return {key.lower(): value.strip() for key, value in preset_lines(self)}
+
+    @property
+    def name(self) -> str:
+        if not self.path:
+            return ""
+        tail = self.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return tail[:-5] if tail.lower().endswith(".milk") else tail
+
+    def value(self, key: str, default: float) -> float:
+        """A base value as a finite float (``default`` when missing or unreadable)."""
+        source = self.__dict__.get("base", self._entries)
+        return _as_float(source.get(key), default)
+
+    def semantic(self) -> tuple:
+        """Everything that changes how the preset renders; equal for equivalent presets."""
+        waves = tuple(sorted((k, tuple(sorted(w.params.items())), _code_items(w.code)) for k, w in self.waves.items()))
+        shapes = tuple(sorted((k, tuple(sorted(s.params.items())), _code_items(s.code)) for k, s in self.shapes.items()))
+        return (
+            tuple(sorted(self.header.items())),
+            tuple(sorted(self.base.items())),
+            tuple(self.per_frame_init),
+            tuple(self.per_frame),
+            tuple(self.per_pixel),
+            waves,
+            shapes,
+            tuple(self.warp),
+            tuple(self.comp),
+        )
+
+    def to_text(self) -> str:
+        from aivj.milk.writer import preset_to_text  # kept apart so the parser file stays small
+
+        return preset_to_text(self)
+
+
+def _code_items(code: dict[str, list[str]]) -> tuple:
+    return tuple(sorted((k, tuple(v)) for k, v in code.items() if v))
+
+
+def _as_float(text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = _leading_float(text)
+        if value is None:
+            return default
+    if value != value or value in (float("inf"), float("-inf")):
+        return default
+    return value
+
+
+def _leading_float(text: str) -> float | None:
+    """MilkDrop reads values with atof: ``1.0f`` or ``0.5 // comment`` still give a number."""
+    text = text.strip()
+    end = 0
+    for i, ch in enumerate(text):
+        if ch in "0123456789+-.eE":
+            end = i + 1
+        else:
+            break
+    while end:
+        try:
+            return float(text[:end])
+        except ValueError:
+            end -= 1
+    return None
+
+
+def decode_milk(data: bytes | str) -> str:
+    """Text of a preset: UTF-8 BOM stripped, UTF-8 when valid, else Latin-1 (old Windows presets)."""
+    if isinstance(data, str):
+        return data[1:] if data.startswith("\ufeff") else data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
+    """Parse one preset; raises ``MilkParseError`` when the text is not a preset at all."""
+    from aivj.milk.lines import route_lines
+
+    where = path or "<milk>"
+    text = decode_milk(data)
+    if "\x00" in text:
+        raise MilkParseError(f"{where}: binary data (NUL bytes), not a .milk preset")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    section = None
+    match = _SECTION.search(text)
+    if match:
+        section = match.group(1).strip().lower()
+    # Bulk string operations instead of per-line branching: this is the hot path.
+    parts = [line.partition("=") for line in text.split("\n")]
+    keys = [p[0] for p in parts if p[1]]
+    values = list(map(str.strip, [p[2] for p in parts if p[1]]))
+    joined = "\n".join(keys)
+    if " " in joined or "\t" in joined:
+        keys = list(map(str.strip, keys))
+        joined = "\n".join(keys)
+    low = joined.lower().split("\n") if keys else []
+    entries = dict(zip(low, values))
+    duplicates = len(low) - len(entries)
+    entries.pop("", None)
+    if section is None and not _has_known_key(entries):
+        raise MilkParseError(f"{where}: no [preset00] section and no known MilkDrop key")
+    return MilkPreset(entries, path, section, duplicates, (low, keys))
+
+
+def _has_known_key(entries: dict[str, str]) -> bool:
+    from aivj.milk.lines import is_known_key
+
+    return any(map(is_known_key, entries))
+
+
+_SECTION = re.compile(r"^[ \t]*\[([^\]\n=]*)\][ \t]*$", re.M)

@@ -1,0 +1,84 @@
+"""Glue shared by train.py and eval.py: build components from config, gather and save metrics."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from datamodules.layout import write_json_atomic
+
+log = logging.getLogger("aivj")
+
+# Configs may only build objects from these packages (Hydra 1.4 execution whitelist):
+# a sweep or a shared experiment file cannot make train.py call arbitrary code.
+TRUSTED_TARGETS = [
+    "coupling.*", "datamodules.*", "callbacks.*", "aivj.*", "experiments.*",
+    "lightning.*", "torch.*", "torchmetrics.*", "sklearn.*",
+]
+
+
+def build(cfg: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` restricted to ``TRUSTED_TARGETS``."""
+    return hydra.utils.instantiate(cfg, _execution_whitelist_=TRUSTED_TARGETS, **kwargs)
+
+
+def apply_extras(cfg: DictConfig) -> None:
+    extras = cfg.get("extras") or {}
+    if extras.get("ignore_warnings"):
+        warnings.filterwarnings("ignore")
+    if extras.get("print_config"):
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console(stderr=True).print(Syntax(OmegaConf.to_yaml(cfg, resolve=False), "yaml", theme="ansi_dark"))
+
+
+def instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a named group (callbacks, loggers); ``null`` entries switch one off."""
+    if not group:
+        return []
+    return [build(c) for c in group.values() if isinstance(c, DictConfig) and "_target_" in c]
+
+
+def scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for k, v in metrics.items():
+        v = float(v.item() if hasattr(v, "item") else v)
+        out[k] = v if math.isfinite(v) else None
+    return dict(sorted(out.items()))
+
+
+def save_metrics(run_dir: Path, metrics: dict[str, float], **extra: Any) -> Path:
+    path = Path(run_dir) / "metrics.json"
+    write_json_atomic({"metrics": metrics, **extra}, path)
+    return path
+
+
+def log_hparams_view(loggers: list[Any], cfg: DictConfig, metrics: dict[str, float]) -> None:
+    """TensorBoard's hparams tab needs the hyperparameters and the final metrics in one call."""
+    flat = _flatten(OmegaConf.to_container(cfg.model, resolve=True), "model")
+    flat.update(_flatten(OmegaConf.to_container(cfg.data, resolve=True), "data"))
+    flat.update({"seed": cfg.get("seed"), "max_epochs": cfg.trainer.get("max_epochs")})
+    params = {k: v for k, v in flat.items() if isinstance(v, (int, float, str, bool))}
+    finite = {f"hparams/{k}": v for k, v in metrics.items() if v is not None}
+    for lg in loggers:
+        lg.log_hyperparams(params, finite) if _is_tensorboard(lg) else lg.log_hyperparams(params)
+
+
+def _is_tensorboard(lg: Any) -> bool:
+    return type(lg).__name__ == "TensorBoardLogger"
+
+
+def _flatten(d: Any, prefix: str) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}/{k}"))
+    return out

@@ -1,0 +1,104 @@
+"""GoldenSetGate: an epoch whose golden-set pass rate is below the threshold cannot become "best".
+
+After each validation it reads the pass rate (the module's ``golden/pass_rate`` when logged, else
+its own count over the golden dataloader) and publishes ``val/gated_pairwise_acc``: equal to
+``val/pairwise_acc`` when the gate passes, ``fail_value`` (-1, below any accuracy) when it fails.
+ModelCheckpoint monitors the gated metric, so a failing epoch is never saved as best once any
+epoch has passed. ``patience`` consecutive failures roll back to the last state all gates passed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from callbacks.events import emit_event, publish_metrics
+from callbacks.predictions import batch_predictions, golden_pass_rate, split_index
+from callbacks.rollback import RollbackJudge, best_checkpoint, checkpoint_state, last_good
+
+
+class GoldenSetGate(RollbackJudge):
+    def __init__(self, threshold: float = 0.98, patience: int = 2, pass_metric: str = "golden/pass_rate",
+                 source_metric: str = "val/pairwise_acc", gated_metric: str = "val/gated_pairwise_acc",
+                 fail_value: float = -1.0, golden_split: str = "golden", golden_dataloader_idx: int = 1,
+                 rollback: bool = True) -> None:
+        super().__init__()
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"GoldenSetGate: threshold must be in [0, 1], got {threshold}")
+        self.threshold, self.patience = float(threshold), int(patience)
+        self.pass_metric, self.source_metric, self.gated_metric = pass_metric, source_metric, gated_metric
+        self.fail_value, self.golden_split = float(fail_value), golden_split
+        self.golden_dataloader_idx, self.do_rollback = golden_dataloader_idx, rollback
+        self.consecutive_failures = 0
+        self.rollbacks = 0
+        self.history: list[dict] = []
+        self._preds: list[torch.Tensor] = []
+        self._scores: list[torch.Tensor] = []
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        super().on_train_start(trainer, pl_module)
+        # Resumed after a failing epoch: the resumed weights are not "good"; the best checkpoint is.
+        best = best_checkpoint(trainer, include_last=False) if self.consecutive_failures > 0 else None
+        if best is not None:
+            last_good(trainer).state = checkpoint_state(best)
+
+    # ----- collecting the golden predictions ------------------------------------------------
+    def on_validation_epoch_start(self, trainer, pl_module) -> None:
+        self._preds, self._scores = [], []
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if dataloader_idx != split_index(trainer, self.golden_split, self.golden_dataloader_idx):
+            return
+        self._preds.append(batch_predictions(pl_module, outputs, batch))
+        self._scores.append(batch["score"].detach().float().flatten().cpu())
+
+    def _pass_rate(self, trainer) -> float:
+        logged = trainer.callback_metrics.get(self.pass_metric)
+        if logged is not None and math.isfinite(float(logged)):
+            return float(logged)
+        if self._preds:
+            return golden_pass_rate(torch.cat(self._preds), torch.cat(self._scores))
+        return float("nan")
+
+    # ----- the gate ----------------------------------------------------------------------------
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        rate = self._pass_rate(trainer)
+        if math.isnan(rate):
+            raise RuntimeError(f"GoldenSetGate: no golden pass rate: {self.pass_metric!r} was not logged and "
+                               f"no batches came from the {self.golden_split!r} dataloader")
+        passed = rate >= self.threshold
+        source = trainer.callback_metrics.get(self.source_metric)
+        if source is None:
+            raise RuntimeError(f"GoldenSetGate: {self.source_metric!r} was not logged; it is what the gated "
+                               f"metric {self.gated_metric!r} copies on a passing epoch")
+        gated = float(source) if (passed and source is not None) else self.fail_value
+        self.consecutive_failures = 0 if passed else self.consecutive_failures + 1
+        self.history.append({"epoch": trainer.current_epoch, "step": trainer.global_step,
+                             "pass_rate": rate, "passed": passed})
+        publish_metrics(trainer, {self.gated_metric: gated, "gate/golden_pass_rate": rate,
+                                  "gate/golden_passed": float(passed)})
+        store = last_good(trainer)
+        store.vote(trainer, passed)
+        if passed:
+            return
+        emit_event(trainer, "golden_gate_fail", pass_rate=rate, threshold=self.threshold,
+                   consecutive_failures=self.consecutive_failures)
+        if self.do_rollback and self.consecutive_failures >= self.patience:
+            if store.rollback(trainer, pl_module, source="GoldenSetGate",
+                              reason=f"{self.consecutive_failures} consecutive golden-gate failures",
+                              pass_rate=rate):
+                self.rollbacks += 1
+                self.consecutive_failures = 0
+
+    # ----- resume ------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"consecutive_failures": self.consecutive_failures, "rollbacks": self.rollbacks,
+                "history": list(self.history)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.consecutive_failures = int(state_dict.get("consecutive_failures", 0))
+        self.rollbacks = int(state_dict.get("rollbacks", 0))
+        self.history = list(state_dict.get("history", []))

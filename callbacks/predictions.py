@@ -1,0 +1,34 @@
+"""Predicted scores of a validation batch, as the gates see them.
+
+``validation_step`` may return a dict with ``pred``; otherwise the net is run again under no_grad
+(the model is already in eval mode during validation). Also maps split names to dataloader indices
+through the datamodule's ``val_split_names``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
+
+
+def batch_predictions(pl_module, outputs, batch) -> torch.Tensor:
+    if isinstance(outputs, dict) and outputs.get("pred") is not None:
+        return outputs["pred"].detach().float().flatten().cpu()
+    with torch.no_grad():
+        return pl_module.net(batch)["score"].detach().float().flatten().cpu()
+
+
+def split_index(trainer, split: str, default: int) -> int:
+    names = getattr(getattr(trainer, "datamodule", None), "val_split_names", None)
+    if names and split in names:
+        return list(names).index(split)
+    return default
+
+
+def golden_pass_rate(pred: torch.Tensor, score: torch.Tensor) -> float:
+    """Positives (score >= 4) pass when predicted >= 3, negatives (score <= 2) when predicted < 3."""
+    pos, neg = score >= ELITE_SCORE, score <= NEGATIVE_SCORE
+    passed = (pos & (pred >= PASS_THRESHOLD)) | (neg & (pred < PASS_THRESHOLD))
+    judged = pos | neg
+    return float(passed[judged].float().mean()) if judged.any() else float("nan")

@@ -1,0 +1,154 @@
+"""CouplingLitModule: trains any pair-scoring net with any loss and logs ranking metrics per split.
+
+Split names come from the datamodule (``val_split_names``, ``test_split_names``) in dataloader
+order. Validation logs ``{split}/...`` (e.g. ``val/pairwise_acc``, ``golden/pass_rate``); test logs
+``test_seen/...``, ``test_unseen/...`` and ``test_golden/...`` (a split without the ``test`` prefix
+gets one). Metrics: loss, mae, spearman, kendall, pairwise_acc, and pass_rate on golden splits.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+import torch
+from torch import nn
+from torchmetrics import MeanAbsoluteError, MetricCollection
+
+from coupling.attention_images import log_attention_images
+from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
+
+HPARAM_METRICS = ("val/loss", "val/pairwise_acc", "val/spearman", "golden/pass_rate",
+                  "test_seen/pairwise_acc", "test_unseen/pairwise_acc", "test_golden/pass_rate")
+
+
+def _ranking_metrics(golden: bool) -> MetricCollection:
+    metrics = {"mae": MeanAbsoluteError(), "spearman": SpearmanRho(), "kendall": KendallTau(),
+               "pairwise_acc": PairwiseAccuracy()}
+    if golden:
+        metrics["pass_rate"] = GoldenPassRate()
+    return MetricCollection(metrics)
+
+
+def _flat_config(prefix: str, obj) -> dict:
+    """Scalars describing a net/loss (its ``config`` dict) or a Hydra partial (its keywords)."""
+    if isinstance(obj, functools.partial):
+        items = {"name": getattr(obj.func, "__name__", str(obj.func)), **obj.keywords}
+    else:
+        items = {"name": type(obj).__name__, **getattr(obj, "config", {})}
+    return {f"{prefix}/{k}": v for k, v in items.items() if isinstance(v, (int, float, str, bool))}
+
+
+class CouplingLitModule(L.LightningModule):
+    def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, scheduler=None,
+                 monitor: str = "val/loss", scheduler_interval: str = "epoch",
+                 attention_images_every_n_epochs: int = 0) -> None:
+        super().__init__()
+        # net and loss are modules (state dict), optimizer/scheduler are partials; hparams_flat() describes all.
+        self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
+        self.net, self.loss = net, loss
+        self.optimizer_factory = optimizer or functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.01)
+        self.scheduler_factory = scheduler
+        self.monitor, self.scheduler_interval = monitor, scheduler_interval
+        self.split_metrics = nn.ModuleDict()  # filled in setup(), one collection per split
+        self.attention_every = attention_images_every_n_epochs
+        self._attention_batch: dict | None = None  # a fixed slice of the first val batch
+
+    # ----- splits and metrics -------------------------------------------------------------
+    def _split_names(self, stage: str) -> list[str]:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        names = getattr(dm, f"{stage}_split_names", None)
+        return list(names) if names else [stage]
+
+    def _metric_key(self, stage: str, split: str) -> str:
+        return split if stage != "test" or split.startswith("test") else f"test_{split}"
+
+    def setup(self, stage: str) -> None:
+        stages = {"fit": ["val"], "validate": ["val"], "test": ["test"]}.get(stage, [])
+        for st in stages:
+            for split in self._split_names(st):
+                # Fresh each stage: a state left by an earlier validate() is an inference tensor.
+                key = self._metric_key(st, split)
+                self.split_metrics[key] = _ranking_metrics(golden="golden" in split).to(self.device)
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        return self.net(batch)
+
+    # ----- steps ---------------------------------------------------------------------------
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        out = self.net(batch)
+        losses = self.loss(out, batch)
+        bs = batch["score"].shape[0]
+        self.log("train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=bs)
+        for name, value in losses.items():
+            if name != "loss":
+                self.log(f"train/loss_{name}", value, on_step=False, on_epoch=True, batch_size=bs)
+        return losses["loss"]
+
+    def _eval_step(self, stage: str, batch: dict, dataloader_idx: int) -> None:
+        names = self._split_names(stage)
+        if dataloader_idx >= len(names):
+            raise ValueError(f"{stage} dataloader {dataloader_idx} has no split name (datamodule gives {names})")
+        key = self._metric_key(stage, names[dataloader_idx])
+        out = self.net(batch)
+        losses = self.loss(out, batch)
+        bs = batch["score"].shape[0]
+        log = functools.partial(self.log, on_step=False, on_epoch=True, add_dataloader_idx=False, batch_size=bs)
+        log(f"{key}/loss", losses["loss"], prog_bar=True)
+        for name, value in losses.items():
+            if name != "loss":
+                log(f"{key}/loss_{name}", value)
+        if stage == "val" and dataloader_idx == 0 and self._attention_batch is None:
+            self._attention_batch = {k: v[:256].detach() for k, v in batch.items() if torch.is_tensor(v)}
+        pred, score = out["score"].detach(), batch["score"].float()
+        for name, metric in self.split_metrics[key].items():
+            if name == "pass_rate":
+                metric.update(pred, score, batch.get("is_elite"))
+            else:
+                metric.update(pred, score)
+            log(f"{key}/{name}", metric, prog_bar=name in ("pairwise_acc", "pass_rate"))
+
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._eval_step("val", batch, dataloader_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        every, batch = self.attention_every, self._attention_batch
+        if not every or batch is None or not hasattr(self.net, "attention_modules") or self.trainer.sanity_checking:
+            return
+        if self.current_epoch % every == 0:
+            for logger in self.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    log_attention_images(self.net, batch, logger.experiment, self.current_epoch)
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._eval_step("test", batch, dataloader_idx)
+
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        return self.net(batch)["score"]
+
+    # ----- optimisation and hparams ------------------------------------------------------
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {
+            "scheduler": scheduler, "monitor": self.monitor, "interval": self.scheduler_interval}}
+
+    def hparams_flat(self) -> dict:
+        flat = {**_flat_config("net", self.net), **_flat_config("loss", self.loss),
+                **_flat_config("optimizer", self.optimizer_factory)}
+        if self.scheduler_factory is not None:
+            flat.update(_flat_config("scheduler", self.scheduler_factory))
+        flat["params"] = sum(p.numel() for p in self.parameters())
+        return flat
+
+    def on_fit_start(self) -> None:
+        # One hparams session per run with the metric tags the hparams view should show; the values
+        # shown are the last logged ones. (Set the TensorBoard logger's default_hp_metric to false.)
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.log_hyperparams(self.hparams_flat(), metrics={k: float("nan") for k in HPARAM_METRICS})
+            else:
+                logger.log_hyperparams(self.hparams_flat())

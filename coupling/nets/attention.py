@@ -1,0 +1,108 @@
+"""ResidualAttention: LayerNorm(softmax(Q K^T / sqrt(d_k)) V + Q), multi-head, and the FG<->BG block.
+
+Shapes: tokens [P, T, d]; per-head projections [P, h, T, d_k]. Projections are separate methods so
+the pair scorer can take them from a per-preset cache instead of computing them per pair.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def softmax_last(x: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim, written out: ~2x faster than torch.softmax on 9-wide rows on CPU."""
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+class ResidualAttention(nn.Module):
+    """Multi-head attention of query tokens over key/value tokens with a residual on the query.
+
+    ``forward(x_q [P, Tq, d], x_kv [P, Tk, d]) -> [P, Tq, d]``; ``pool=True`` returns the
+    query-token mean [P, d] instead, normalised after pooling: LN(mean_t(x_q + attn)), which only
+    needs the mean attention weights (the pair scorer's fast path). ``keep_attention`` stores the
+    last map [P, h, Tq, Tk] (detached) for TensorBoard.
+    """
+
+    def __init__(self, dim: int, heads: int = 4, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention dim {dim} must be a multiple of heads {heads}")
+        self.heads, self.d_k = heads, dim // heads
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+        self.keep_attention = False
+        self.last_attention: torch.Tensor | None = None
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:  # [P, T, d] -> [P, h, T, d_k]
+        return x.unflatten(-1, (self.heads, self.d_k)).transpose(1, 2).contiguous()
+
+    def project_q(self, x: torch.Tensor) -> torch.Tensor:
+        return self.split_heads(self.q(x)) / math.sqrt(self.d_k)  # the 1/sqrt(d_k) folded into Q
+
+    def project_kv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.split_heads(self.k(x)), self.split_heads(self.v(x))
+
+    def attend(self, x_q: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+               pool: bool = False) -> torch.Tensor:
+        attn = softmax_last(q @ k.transpose(-1, -2))  # [P, h, Tq, Tk]
+        if self.keep_attention:
+            self.last_attention = attn.detach()
+        attn = self.drop(attn)
+        if pool:  # mean over queries first: [P, h, 1, Tk] @ [P, h, Tk, d_k]
+            mixed = (attn.mean(2, keepdim=True) @ v).flatten(1)  # [P, d]
+            return self.norm(x_q.mean(1) + self.drop(self.out(mixed)))
+        mixed = (attn @ v).transpose(1, 2).flatten(-2)  # [P, Tq, d]
+        return self.norm(x_q + self.drop(self.out(mixed)))
+
+    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, pool: bool = False) -> torch.Tensor:
+        return self.attend(x_q, self.project_q(x_q), *self.project_kv(x_kv), pool=pool)
+
+
+class FeedForward(nn.Module):
+    """Token-wise MLP with a post-norm residual."""
+
+    def __init__(self, dim: int, ratio: int = 2, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, ratio * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ratio * dim, dim))
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x + self.net(x))
+
+
+class CrossBlock(nn.Module):
+    """FG tokens attend to BG tokens and BG to FG (separate weights: the two directions differ).
+
+    ``pool=True`` (the last block) returns pooled [P, d] vectors per layer and skips the FFN, which
+    then runs once per pair in the network's trunk instead of once per token.
+    """
+
+    def __init__(self, dim: int, heads: int = 4, ffn: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.fg_from_bg = ResidualAttention(dim, heads, dropout)
+        self.bg_from_fg = ResidualAttention(dim, heads, dropout)
+        self.ffn = FeedForward(dim, 2, dropout) if ffn else nn.Identity()
+
+    def project(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(Q as a query, K and V as keys for the other layer) of one layer's tokens; 0 = FG, 1 = BG."""
+        mine, other = (self.fg_from_bg, self.bg_from_fg) if layer == 0 else (self.bg_from_fg, self.fg_from_bg)
+        return (mine.project_q(x), *other.project_kv(x))
+
+    def attend(self, fg: torch.Tensor, fg_qkv: tuple, bg: torch.Tensor, bg_qkv: tuple, pool: bool):
+        (q_f, k_f, v_f), (q_b, k_b, v_b) = fg_qkv, bg_qkv
+        fg2 = self.fg_from_bg.attend(fg, q_f, k_b, v_b, pool)
+        bg2 = self.bg_from_fg.attend(bg, q_b, k_f, v_f, pool)
+        if pool:
+            return fg2, bg2
+        n = fg2.shape[1]
+        both = self.ffn(torch.cat([fg2, bg2], dim=1))  # one token-wise MLP call for both layers
+        return both[:, :n], both[:, n:]
+
+    def forward(self, fg: torch.Tensor, bg: torch.Tensor, pool: bool = False):
+        return self.attend(fg, self.project(fg, 0), bg, self.project(bg, 1), pool)

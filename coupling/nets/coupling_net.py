@@ -1,0 +1,146 @@
+"""DualLayerCouplingNetwork: scores an ordered (FG, BG) preset pair 0-5, with S, T and adaptive weights.
+
+  preset features --(shared encoder + FG/BG layer embedding)--> tokens [T, d] per layer   (per preset)
+  FG tokens <-> BG tokens: N CrossBlocks of ResidualAttention, both directions           (per pair)
+  the last block pools each layer's tokens -> [fg, bg, fg*bg] -> trunk -> score, S, T, (w_s, w_t)
+
+``encode_presets`` depends on a preset alone, so a pack's presets are encoded once and
+``score_pairs`` scores any (fg_idx, bg_idx) pairs from the cache; ``forward(batch)`` is the two
+composed. The cache row of a preset holds, per layer, its mean token, its tokens and the first
+block's Q, K, V, so with one block (the default) a pair costs only the attention itself. The rank head is ``sigmoid(w_s * S + w_t * T + b)``; the loss feeds measured S, T into it
+where the batch has them, inference uses the S, T heads.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from coupling.groups import token_groups
+from coupling.inputs import check_inputs, side_tensors
+from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
+
+
+class PresetEncoder(nn.Module):
+    """One preset -> [2, T, d]: its tokens as the FG layer (index 0) and as the BG layer (index 1)."""
+
+    def __init__(self, inputs: str, dim: int, heads: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        groups = token_groups(inputs)
+        self.token_names = list(groups)
+        self.sources = [src for src, _ in groups.values()]
+        for i, (_, idx) in enumerate(groups.values()):
+            self.register_buffer(f"idx{i}", torch.tensor(idx), persistent=False)
+        self.embed = nn.ModuleList(nn.Linear(len(idx), dim) for _, idx in groups.values())
+        self.unrendered = nn.Parameter(torch.zeros(len(groups), dim))  # stands in for a missing render
+        self.layer_embedding = nn.Parameter(0.1 * torch.randn(2, dim))
+        self.norm = nn.LayerNorm(dim)
+        self.self_attn = nn.ModuleList(ResidualAttention(dim, heads, dropout) for _ in range(layers))
+        self.ffn = nn.ModuleList(FeedForward(dim, 2, dropout) for _ in range(layers))
+
+    def forward(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
+        has = has_render.float().unsqueeze(-1)
+        tokens = []
+        for i, (src, embed) in enumerate(zip(self.sources, self.embed)):
+            x = embed((static if src == "static" else render).index_select(-1, getattr(self, f"idx{i}")))
+            tokens.append(x if src == "static" else has * x + (1 - has) * self.unrendered[i])
+        t = self.norm(torch.stack(tokens, dim=1))  # [N, T, d]
+        n, nt, d = t.shape
+        t = (t.unsqueeze(1) + self.layer_embedding[:, None, :]).reshape(2 * n, nt, d)
+        for attn, ffn in zip(self.self_attn, self.ffn):
+            t = ffn(attn(t, t))
+        return t.reshape(n, 2, nt, d)
+
+
+class AdaptiveWeightNetwork(nn.Module):
+    """Pair representation -> positive (w_s, w_t); with ``adaptive=False`` one global pair of weights."""
+
+    def __init__(self, dim: int, adaptive: bool = True) -> None:
+        super().__init__()
+        self.adaptive = adaptive
+        self.net = nn.Sequential(nn.Linear(dim, dim // 2), nn.GELU(), nn.Linear(dim // 2, 2)) if adaptive else None
+        self.global_w = nn.Parameter(torch.ones(2))
+        self.bias = nn.Parameter(torch.zeros(1))  # b of the rank head
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = self.net(h) + self.global_w if self.adaptive else self.global_w.expand(h.shape[0], 2)
+        w = nn.functional.softplus(raw)
+        return w[:, 0], w[:, 1]
+
+
+class DualLayerCouplingNetwork(nn.Module):
+    def __init__(self, inputs: str = "both", dim: int = 32, heads: int = 4, encoder_layers: int = 1,
+                 blocks: int = 1, ffn: bool = True, hidden: int = 128, dropout: float = 0.1,
+                 adaptive: bool = True) -> None:
+        super().__init__()
+        self.inputs = check_inputs(inputs)
+        self.config = dict(inputs=inputs, dim=dim, heads=heads, encoder_layers=encoder_layers, blocks=blocks,
+                           ffn=ffn, hidden=hidden, dropout=dropout, adaptive=adaptive)
+        self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout)
+        self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
+        self.trunk = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), nn.Dropout(dropout),
+                                   nn.Linear(hidden, hidden), nn.GELU())
+        self.heads = nn.Linear(hidden, 3)  # score, S, T logits
+        self.weights = AdaptiveWeightNetwork(hidden, adaptive)
+        self.dim, self.n_tokens = dim, len(self.encoder.token_names)
+
+    @property
+    def token_names(self) -> list[str]:
+        return self.encoder.token_names
+
+    # ----- per preset ---------------------------------------------------------------------
+    def encode_presets(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
+        """[N, 64], [N, 96], [N] -> cache [N, 2 (as FG, as BG), C]; each row depends on its preset alone."""
+        tokens = self.encoder(static, render, has_render)  # [N, 2, T, d]
+        parts = [tokens.mean(2), tokens.flatten(2)]
+        if self.blocks:
+            qkv = [torch.stack([p.flatten(1) for p in self.blocks[0].project(tokens[:, layer], layer)], 1)
+                   for layer in (0, 1)]  # per layer [N, 3, h*T*d_k]
+            parts.append(torch.stack(qkv, 1).flatten(2))
+        return torch.cat(parts, dim=-1)
+
+    def _unpack(self, enc: torch.Tensor, idx: torch.Tensor, layer: int, what: str) -> torch.Tensor:
+        """Gather one part of the cache for the given presets (slice first so only it is copied)."""
+        d, t = self.dim, self.n_tokens
+        if what == "mean":
+            return enc[:, layer, :d][idx]
+        if what == "tokens":
+            return enc[:, layer, d:d + t * d][idx].unflatten(-1, (t, d))
+        blk = self.blocks[0].fg_from_bg
+        qkv = enc[:, layer, d + t * d:][idx].unflatten(-1, (3, blk.heads, t, blk.d_k))
+        return qkv.unbind(1)
+
+    # ----- per pair -----------------------------------------------------------------------
+    def score_pairs(self, enc: torch.Tensor, fg_idx: torch.Tensor, bg_idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        f0, b0 = self._unpack(enc, fg_idx, 0, "mean"), self._unpack(enc, bg_idx, 1, "mean")
+        if len(self.blocks) == 0:  # the no-attention ablation
+            f, b = f0, b0
+        elif len(self.blocks) == 1:  # fast path: Q, K, V from the cache
+            fq, bq = self._unpack(enc, fg_idx, 0, "qkv"), self._unpack(enc, bg_idx, 1, "qkv")
+            f, b = self.blocks[0].attend(f0.unsqueeze(1), fq, b0.unsqueeze(1), bq, pool=True)
+        else:
+            fg, bg = self._unpack(enc, fg_idx, 0, "tokens"), self._unpack(enc, bg_idx, 1, "tokens")
+            for block in self.blocks[:-1]:
+                fg, bg = block(fg, bg)
+            f, b = self.blocks[-1](fg, bg, pool=True)
+        h = self.trunk(torch.cat([f, b, f * b], dim=-1))
+        logits = self.heads(h)
+        s, t = torch.sigmoid(logits[:, 1]), torch.sigmoid(logits[:, 2])
+        w_s, w_t = self.weights(h)
+        bias = self.weights.bias.expand_as(s)
+        return {"score": 5 * torch.sigmoid(logits[:, 0]), "spatial": s, "temporal": t, "w_s": w_s, "w_t": w_t,
+                "rank_bias": bias, "rank": torch.sigmoid(w_s * s + w_t * t + bias), "f_fg": f0, "f_bg": b0}
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        (sf, rf, hf), (sb, rb, hb) = side_tensors(batch, "fg"), side_tensors(batch, "bg")
+        enc = self.encode_presets(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]))
+        n = sf.shape[0]
+        idx = torch.arange(n, device=sf.device)
+        return self.score_pairs(enc, idx, idx + n)
+
+    def attention_modules(self) -> dict[str, ResidualAttention]:
+        """Named cross-attention modules, for attention-map images."""
+        out = {}
+        for i, block in enumerate(self.blocks):
+            out[f"block{i}/fg_from_bg"], out[f"block{i}/bg_from_fg"] = block.fg_from_bg, block.bg_from_fg
+        return out

@@ -23,7 +23,9 @@ import hydra  # noqa: E402
 import lightning as L  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
-from aivj.training import apply_extras, build, instantiate_group, log, log_hparams_view, save_metrics, scalar_metrics  # noqa: E402
+from aivj.training import (  # noqa: E402
+    apply_extras, build, instantiate_group, log, log_hparams_view, report_and_register, save_metrics, scalar_metrics,
+)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -40,7 +42,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.fit(model=model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = scalar_metrics(trainer.callback_metrics)
 
-    best_ckpt = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    best_ckpt = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.monitor), "")
     if cfg.get("test"):
         # Test the best checkpoint, not the last weights; fall back when none was saved (fast_dev_run).
         trainer.test(model=model, datamodule=datamodule, ckpt_path=best_ckpt or None)
@@ -50,13 +52,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     save_metrics(run_dir, metrics, best_checkpoint=best_ckpt or None, epochs=trainer.current_epoch)
     log_hparams_view(loggers, cfg, metrics)
     if best_ckpt and cfg.get("registry") and cfg.registry.get("enabled"):
-        from aivj.registry import register_run
-
-        version, promoted, reason = register_run(
-            run_dir, best_ckpt, OmegaConf.to_container(cfg, resolve=True), metrics,
-            data_dir=str(datamodule.data_dir), registry_dir=cfg.paths.registry_dir, auto_promote=cfg.registry.auto_promote,
-        )
-        log.info(f"registry: {version} {'promoted to champion' if promoted else 'kept as candidate'} ({reason})")
+        report_and_register(cfg, model, datamodule, metrics, best_ckpt)
     log.info(f"run folder: {run_dir}")
     return metrics
 

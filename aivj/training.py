@@ -82,3 +82,40 @@ def _flatten(d: Any, prefix: str) -> dict[str, Any]:
     for k, v in d.items():
         out.update(_flatten(v, f"{prefix}/{k}"))
     return out
+
+
+def collect_predictions(model: Any, datamodule: Any, splits: list[str]) -> dict[str, Any]:
+    """Predicted and true scores per split, for the quality report (eval mode, no grad)."""
+    import numpy as np
+    import torch
+
+    pred, true, names = [], [], []
+    model.eval()
+    with torch.no_grad():
+        for split in splits:
+            for batch in datamodule._eval_loader(split):
+                pred.append(model(batch)["score"].float().cpu().numpy())
+                true.append(batch["score"].numpy())
+                names += [split] * len(batch["score"])
+    return {"pred": np.concatenate(pred), "score": np.concatenate(true), "split": np.asarray(names, dtype=object)}
+
+
+def report_and_register(cfg: DictConfig, model: Any, datamodule: Any, metrics: dict[str, float], best_ckpt: str) -> None:
+    """Quality report into the run folder, then the run as a registry candidate (promoted if the rule holds)."""
+    from aivj.registry import register_run
+    from aivj.registry.rules import PromotionRules
+    from aivj.registry.store import Registry
+    from aivj.report import write_report
+
+    run_dir = Path(cfg.paths.output_dir)
+    registry = Registry(cfg.paths.registry_dir)
+    champion = registry.champion()
+    champion_metrics = registry.metrics(champion) if champion else None
+    predictions = collect_predictions(model, datamodule, list(dict.fromkeys(datamodule.test_split_names)))
+    write_report(run_dir, predictions, metrics, champion_metrics)
+    version, promoted, reason = register_run(
+        run_dir, best_ckpt, OmegaConf.to_container(cfg, resolve=True), metrics, data_dir=str(datamodule.data_dir),
+        auto_promote=cfg.registry.auto_promote, registry_dir=cfg.paths.registry_dir,
+        rules=PromotionRules.from_config(cfg.registry),
+    )
+    log.info(f"registry: {version} {'promoted to champion' if promoted else 'kept as candidate'} ({reason})")

@@ -4,9 +4,9 @@ Generative model (documented in docs/data-layout.md, recovered by tests/test_syn
 
 * each preset is a 64-dim feature vector ``f ~ U(-1, 1)`` and a render descriptor
   ``r = tanh(W_r f)`` (96 dims, fixed random ``W_r``), so "render" inputs carry the same signal;
-* spatial term   ``s = sum_k a_k |fg_k - bg_k|``        over the spatial dims ``0..7``
+* spatial term   ``s = sum_k a_k |fg_k - bg_k|``        over the spatial dims ``0..3``
   (layers that differ in layout complement each other) plus ``0.5 * fg_0`` (order matters);
-* temporal term  ``t = sum_k b_k fg_k bg_k``            over the temporal dims ``8..15``
+* temporal term  ``t = sum_k b_k fg_k bg_k``            over the temporal dims ``4..7``
   (phase agreement of motion);
 * both standardised to ``s_z``, ``t_z``; ``spatial_score = sigmoid(s_z)``, ``temporal_score = sigmoid(t_z)``;
 * ``score = 5 * sigmoid(W_S * s_z + W_T * t_z + BIAS + noise)``, ``noise ~ N(0, NOISE_STD)``.
@@ -37,10 +37,10 @@ from datamodules.schema import (
     RENDER_SUMMARY_DIM,
 )
 
-SPATIAL_DIMS = slice(0, 8)
-TEMPORAL_DIMS = slice(8, 16)
+SPATIAL_DIMS = slice(0, 4)
+TEMPORAL_DIMS = slice(4, 8)
 W_S, W_T, BIAS = 2.0, 1.5, -0.3
-GENERATOR_VERSION = 1  # bump when the generative model changes: cached datasets are keyed by it
+GENERATOR_VERSION = 2  # bump when the generative model changes: cached datasets are keyed by it
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def _hash01(keys: np.ndarray, salt: str) -> np.ndarray:
 def planted_terms(fg: np.ndarray, bg: np.ndarray, rng_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Raw spatial and temporal terms of the generative model (before standardisation)."""
     rng = np.random.default_rng(rng_seed + 1)
-    a = rng.uniform(0.5, 1.5, size=8)
-    b = rng.choice([-1.0, 1.0], size=8) * rng.uniform(0.5, 1.5, size=8)
+    a = rng.uniform(0.5, 1.5, size=4)
+    b = rng.choice([-1.0, 1.0], size=4) * rng.uniform(0.5, 1.5, size=4)
     s = np.abs(fg[:, SPATIAL_DIMS] - bg[:, SPATIAL_DIMS]) @ a + 0.5 * fg[:, 0]
     t = (fg[:, TEMPORAL_DIMS] * bg[:, TEMPORAL_DIMS]) @ b
     return s, t

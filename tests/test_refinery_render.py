@@ -71,6 +71,7 @@ def test_rerun_skips_cached(three_renders):
     assert again.keys() == ra.keys() and a.status_path.read_text().count("\n") == lines
 
 
+@pytest.mark.slow
 def test_failures_are_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     bad = tmp_path / "broken.milk"
     bad.write_bytes(b"\x00\x01garbage\x00" * 50)

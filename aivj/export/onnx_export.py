@@ -66,7 +66,7 @@ def export_onnx(model, out: Path, max_abs_diff: float = 1e-4) -> dict:
 
 
 def benchmark(model, onnx_path: Path, pairs: int = 10_000, batch: int = 1000, repeats: int = 20) -> dict:
-    """Latency per batch (p50/p99, ms) and pairs/s with torch and onnxruntime on CPU."""
+    """Time to score all ``pairs`` in batches of ``batch`` (p50/p99 over repeats, ms) and pairs/s, torch vs onnxruntime."""
     import onnxruntime as ort
 
     graph = ScoreGraph(getattr(model, "net", model)).eval()

@@ -7,8 +7,8 @@ Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
+from itertools import compress
 
 import numpy as np
 
@@ -18,10 +18,12 @@ from aivj.milk.parser import MilkPreset, _as_float
 
 __all__ = ["FEATURE_VERSION", "FEATURE_NAMES", "FEATURE_SPEC", "extract_features", "pair_terms", "style_tags", "PAIR_TERM_NAMES"]
 
-# Token counts use a word end only (no leading boundary): a pattern without a leading assertion lets
-# the regex engine skip ahead by first character, which is most of the feature time saved.
-_TOKENS = re.compile(r"(bass_att|mid_att|treb_att|bass|mid|treb|time|frame|fps|sin|cos)\b")
-_ASSIGNED = re.compile(r"(zoom|rot|warp|cx|cy|dx|dy|sx|sy|decay)\s*=(?!=)")
+# Audio/time tokens are counted as substrings of the lower-cased code (str.count is ~4x faster than
+# a regex here); ``bass`` excludes ``bass_att``. See docs/features.md for the caveats.
+_TOKEN_WORDS = ("bass_att", "mid_att", "treb_att", "bass", "mid", "treb", "time", "frame", "fps", "sin", "cos")
+_EQUATIONS = frozenset({"per_frame", "per_pixel"})
+_WARP, _COMP = frozenset({"warp"}), frozenset({"comp"})  # str.__eq__(None) is NotImplemented (truthy)
+_MOTION_NAMES = ("zoom", "rot", "warp", "cx", "cy", "dx", "dy", "sx", "sy", "decay")
 _LN4, _LN2 = math.log(4.0), math.log(2.0)
 _tanh, _log = math.tanh, math.log
 
@@ -75,41 +77,66 @@ _BASE_DEFAULTS = (
     ("wavecode_0_enabled", 0.0), ("wavecode_1_enabled", 0.0), ("wavecode_2_enabled", 0.0), ("wavecode_3_enabled", 0.0),
     ("shapecode_0_enabled", 0.0), ("shapecode_1_enabled", 0.0), ("shapecode_2_enabled", 0.0), ("shapecode_3_enabled", 0.0),
 )  # fmt: skip
-_EMPTY: list[str] = []
+_BASE_KEYS = tuple(k for k, _ in _BASE_DEFAULTS)
+_DEFAULT_TEXT = tuple(repr(d) for _, d in _BASE_DEFAULTS)
+_DEFAULTS = tuple(d for _, d in _BASE_DEFAULTS)
+_INF = float("inf")
 
 
-def _group_code(entries: dict[str, str]) -> dict[str, list[str]]:
-    """Non-empty code lines by category; line order does not matter to the features."""
-    code: dict[str, list[str]] = {}
-    for category, line in [(c, line) for c, line in zip(map(_CATEGORY.get, entries), entries.values()) if c and line]:
-        lines = code.get(category)
-        if lines is None:
-            code[category] = [line]
-        else:
-            lines.append(line)
-    return code
+def _base_values(get) -> list[float]:
+    """All ``_BASE_DEFAULTS`` as finite floats; C-level ``float`` first, the tolerant reader on error."""
+    raw = [get(k, d) for k, d in zip(_BASE_KEYS, _DEFAULT_TEXT)]
+    try:
+        values = list(map(float, raw))
+    except ValueError:
+        return [_as_float(r, d) for r, d in zip(raw, _DEFAULTS)]
+    if not math.isfinite(sum(values)):  # rare: a nan/inf (or a huge value) somewhere
+        return [d if (v != v or v == _INF or v == -_INF) else v for v, d in zip(values, _DEFAULTS)]
+    return values
+
+
+def _assigned(equations: str) -> int:
+    """How many motion names are assigned at the start of a statement (``zoom = ...``, not ``==``)."""
+    text = "\n" + equations.replace(" ", "").replace("\t", "").replace(";", "\n")
+    n = 0
+    for name in _MOTION_NAMES:
+        hits = text.count(f"\n{name}=")
+        if hits and hits > text.count(f"\n{name}=="):
+            n += 1
+    return n
+
+
+def code_line_counts(entries: dict[str, str]) -> Counter:
+    """Non-empty code lines per category ("per_frame", "warp", "wave2", ...)."""
+    return Counter(filter(None, compress(map(_CATEGORY.get, entries), entries.values())))
 
 
 def extract_features(preset: MilkPreset) -> np.ndarray:
     """float32[64] in the order of ``FEATURE_NAMES``; always finite."""
     entries = preset.entries()
-    get = entries.get
     (zoom, rot, warp, cx, cy, dx, dy, sx, sy, decay, warp_speed, warp_scale, zoom_exp, wave_mode, wave_alpha,
      wave_scale, wave_smooth, wave_r, wave_g, wave_b, additive, dots, thick, alpha_by_vol, max_color,
      gamma, echo_zoom, echo_alpha, echo_orient, brighten, darken, solarize, invert, darken_center,
      tex_wrap, ob_size, ob_a, ib_size, ib_a, mvx, mvy, mv_a, mv_dx, mv_dy, mv_switch, version, psversion,
-     *enabled) = [_as_float(get(k), d) for k, d in _BASE_DEFAULTS]  # fmt: skip
-    code = _group_code(entries)
+     *enabled) = _base_values(entries.get)  # fmt: skip
+    # Category of every key ("per_frame", "warp", "wave2", ... or None for values); C-level passes only.
+    values = list(entries.values())
+    cats = list(map(_CATEGORY.get, entries))
+    counts = Counter(filter(None, compress(cats, values)))  # non-empty code lines per category
     waves = [f"wave{k}" for k in range(4) if enabled[k] != 0.0]
     shapes = [f"shape{k}" for k in range(4) if enabled[4 + k] != 0.0]
-    wave_lines = sum(len(code.get(c, _EMPTY)) for c in waves)
-    shape_lines = sum(len(code.get(c, _EMPTY)) for c in shapes)
+    wave_lines = sum(counts[c] for c in waves)
+    shape_lines = sum(counts[c] for c in shapes)
     # Shader values keep their backtick, so an empty shader line is "`".
-    warp_lines = sum(1 for line in code.get("warp", _EMPTY) if line != "`")
-    comp_lines = sum(1 for line in code.get("comp", _EMPTY) if line != "`")
-    equations = "\n".join(code.get("per_frame", _EMPTY) + code.get("per_pixel", _EMPTY)).lower()
-    others = [line for c in ["per_frame_init", "warp", "comp"] + waves + shapes for line in code.get(c, _EMPTY)]
-    t = Counter(_TOKENS.findall(equations + "\n" + "\n".join(others).lower())).get
+    warp_lines = counts["warp"] and sum(1 for v in compress(values, map(_WARP.__contains__, cats)) if v != "`")
+    comp_lines = counts["comp"] and sum(1 for v in compress(values, map(_COMP.__contains__, cats)) if v != "`")
+    disabled = {c for c in counts if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
+    if disabled:
+        text = "\n".join(compress(values, [c is not None and c not in disabled for c in cats])).lower()
+    else:
+        text = "\n".join(compress(values, cats)).lower()
+    equations = "\n".join(compress(values, map(_EQUATIONS.__contains__, cats))).lower()
+    tok = dict(zip(_TOKEN_WORDS, [text.count(w) for w in _TOKEN_WORDS]))
     mv_on = mv_a > 0 and mvx > 0 and mvy > 0 and mv_switch != 0
     row = [
         _tanh(_log(max(zoom, 1e-6)) / 0.2),
@@ -155,9 +182,9 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         _clip01(math.sqrt(max(mvx, 0.0) * max(mvy, 0.0)) / 48.0),
         _clip01(mv_a),
         _tanh(math.hypot(mv_dx, mv_dy) / 0.05),
-        _count(len(code.get("per_frame", _EMPTY)), 128),
-        _count(len(code.get("per_pixel", _EMPTY)), 128),
-        _count(len(code.get("per_frame_init", _EMPTY)), 128),
+        _count(counts["per_frame"], 128),
+        _count(counts["per_pixel"], 128),
+        _count(counts["per_frame_init"], 128),
         min(1.0, len(waves) / 4.0),
         min(1.0, len(shapes) / 4.0),
         _count(wave_lines, 128),
@@ -165,16 +192,16 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         1.0 if warp_lines else 0.0,
         1.0 if comp_lines else 0.0,
         _count(warp_lines + comp_lines, 256),
-        _count(t("bass", 0), 32),
-        _count(t("mid", 0), 32),
-        _count(t("treb", 0), 32),
-        _count(t("bass_att", 0), 32),
-        _count(t("mid_att", 0), 32),
-        _count(t("treb_att", 0), 32),
-        _count(t("time", 0), 32),
-        _count(t("frame", 0) + t("fps", 0), 32),
-        _count(t("sin", 0) + t("cos", 0), 32),
-        len(set(_ASSIGNED.findall(equations))) / 10.0,
+        _count(tok["bass"] - tok["bass_att"], 32),
+        _count(tok["mid"] - tok["mid_att"], 32),
+        _count(tok["treb"] - tok["treb_att"], 32),
+        _count(tok["bass_att"], 32),
+        _count(tok["mid_att"], 32),
+        _count(tok["treb_att"], 32),
+        _count(tok["time"], 32),
+        _count(tok["frame"] + tok["fps"], 32),
+        _count(tok["sin"] + tok["cos"], 32),
+        _assigned(equations) / 10.0,
         1.0 if (version >= 200 or psversion >= 2) else 0.0,
     ]
     out = np.array(row, dtype=np.float32)

@@ -71,9 +71,15 @@ def pair_term_matrix(fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
 
 
 def style_tags(preset) -> list[str]:
-    """The generator's style rules (aidata-formats.md); ``balanced`` when none applies."""
+    """The generator's style rules (aidata-formats.md); ``balanced`` when none applies.
+
+    Reads ``entries()`` like the features do, so tagging does not build the parsed structure.
+    """
+    from aivj.milk.features import code_line_counts
+
     v = preset.value
     warp, rot, zoom, decay = v("warp", 1.0), v("rot", 0.0), v("zoom", 1.0), v("fdecay", 0.98)
+    counts = code_line_counts(preset.entries())
     tags = []
     if rot > 0.3 and 1.5 <= warp <= 3.0:
         tags.append("spiral")
@@ -87,8 +93,8 @@ def style_tags(preset) -> list[str]:
         tags.append("wave")
     if warp > 5.0:
         tags.append("chaotic")
-    if sum(1 for line in preset.per_frame + preset.per_pixel if line.strip()) <= 5:
+    if counts["per_frame"] + counts["per_pixel"] <= 5:
         tags.append("minimal")
-    if any(s.enabled for s in preset.shapes.values()):
+    if any(v(f"shapecode_{k}_enabled", 0.0) != 0.0 for k in range(4)):
         tags.append("shapecode")
     return tags or ["balanced"]

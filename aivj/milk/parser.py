@@ -13,7 +13,6 @@ one wins (as in MilkDrop's INI reader) and each repeat is counted in ``duplicate
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 # Keys that only appear before [preset00].
@@ -204,10 +203,7 @@ def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
         raise MilkParseError(f"{where}: binary data (NUL bytes), not a .milk preset")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    section = None
-    match = _SECTION.search(text)
-    if match:
-        section = match.group(1).strip().lower()
+    section = _section(text)
     # Bulk string operations instead of per-line branching: this is the hot path.
     parts = [line.partition("=") for line in text.split("\n")]
     keys = [p[0] for p in parts if p[1]]
@@ -231,4 +227,18 @@ def _has_known_key(entries: dict[str, str]) -> bool:
     return any(map(is_known_key, entries))
 
 
-_SECTION = re.compile(r"^[ \t]*\[([^\]\n=]*)\][ \t]*$", re.M)
+def _section(text: str) -> str | None:
+    """Name of the first ``[section]`` line (str.find: a multi-line regex costs ~35 us per preset)."""
+    i = len(text) - len(text.lstrip(" \t"))
+    if not text.startswith("[", i):
+        i = text.find("\n[") + 1
+        if i == 0:
+            return None
+    while True:
+        end = text.find("\n", i)
+        line = text[i : end if end >= 0 else None].strip()
+        if line.endswith("]") and "=" not in line:
+            return line[1:-1].strip().lower()
+        i = text.find("\n[", end) + 1 if end >= 0 else 0
+        if i == 0:
+            return None

@@ -52,7 +52,7 @@ def cmd_score(args) -> int:
     rows = read_manifest(pack)
     files = library.scan(sorted({str(r["fg"]) for r in rows} | {str(r["bg"]) for r in rows}), f"pack:{pack.name}")
     status = render_presets(library.jobs(files), settings, cache, workers=args.workers, timeout=args.timeout)
-    by_path = {f.path: f.id for f in files}
+    by_path = library.ids_by_path([r["fg"] for r in rows] + [r["bg"] for r in rows])
     ok = lambda p: status.get(by_path.get(str(p)), {}).get("status") == OK  # noqa: E731
     kept = [r for r in rows if ok(r["fg"]) and ok(r["bg"])]
     print(f"{len(kept)} of {len(rows)} pairs have both layers rendered")

@@ -110,7 +110,7 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
     all_res = [res]
 
     # Alchemy pairs whose both layers rendered (their presets are new: train/val only).
-    alc_by_path = {f.path: f.id for f in alc_files}
+    alc_by_path = library.ids_by_path([alc_dir / p[k] for p in alc_pairs for k in ("fg", "bg")])
     rows = [(p["pair_id"], alc_by_path.get(str(alc_dir / p["fg"])), alc_by_path.get(str(alc_dir / p["bg"]))) for p in alc_pairs]
     rows = [r for r in rows if r[1] in usable and r[2] in usable]
     if rows:

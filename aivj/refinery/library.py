@@ -50,6 +50,17 @@ def scan(roots: list[Path | str], source: str) -> list[PresetFile]:
     return list(seen.values())
 
 
+def ids_by_path(paths) -> dict[str, str]:
+    """Content hash of every path (duplicates included, unlike ``scan``); unreadable paths are left out."""
+    out = {}
+    for p in map(str, paths):
+        try:
+            out[p] = content_hash(Path(p).read_bytes())
+        except OSError:
+            continue
+    return out
+
+
 def jobs(files: list[PresetFile]) -> list[Job]:
     return [Job(f.id, f.path) for f in files]
 

@@ -76,7 +76,8 @@ def reference_pair(fg: np.ndarray, bg: np.ndarray, envelope: np.ndarray, sample_
     mf, mb = sum(ef) / len(ef), sum(eb) / len(eb)
     balance = 2 * min(mf, mb) / (mf + mb) if mf + mb > 0 else 0.0
     t_score = vit * (sc.W_BEAT * beat + sc.W_MUTUAL * mutual + sc.W_BALANCE * balance)
-    raw = sc.W_V2 * v2 + sc.W_S * s_score + sc.W_T * t_score
+    x = min(1.0, max(0.0, (sum(lum[2:]) / len(lum[2:])) / sc.TOO_BRIGHT))
+    raw = sc.W_V2 * v2 + sc.W_E * 4 * x * (1 - x) + sc.W_S * s_score + sc.W_T * t_score
     score = 5.0 * min(1.0, max(0.0, (raw - sc.RAW_LO) / (sc.RAW_HI - sc.RAW_LO)))
     return {"v2": v2, "avg_luma": sum(lum[2:]) / len(lum[2:]), "avg_motion": sum(motions) / len(motions),
             "spatial_score": s_score, "temporal_score": t_score, "score": score}

@@ -28,8 +28,12 @@ CONTRAST_HALF = 0.08  # composite spatial luma std at which the contrast term is
 COVER_LUMA = 0.10  # a composite pixel is "covered" when its luma is above this
 # Temporal score T = gate * (W_BEAT * beat + W_MUTUAL * mutual + W_BALANCE * balance).
 W_BEAT, W_MUTUAL, W_BALANCE = 0.4, 0.35, 0.25
-# Pair score: 5 * clamp01((raw - RAW_LO) / (RAW_HI - RAW_LO)), raw = W_V2*v2 + W_S*S + W_T*T.
-W_V2, W_S, W_T = 0.5, 0.3, 0.2
+# Exposure E = 4 x (1 - x), x = clamp01(avg composite luma / TOO_BRIGHT): 0 at black and at the
+# user's too-bright threshold, 1 at mid-range. It carries the luma information v2 loses when its
+# luma term saturates (at 1 for about two thirds of random pairs).
+TOO_BRIGHT = 0.96
+# Pair score: 5 * clamp01((raw - RAW_LO) / (RAW_HI - RAW_LO)), raw = W_V2*v2 + W_E*E + W_S*S + W_T*T.
+W_V2, W_E, W_S, W_T = 0.35, 0.15, 0.3, 0.2
 RAW_LO, RAW_HI = 0.0, 1.0
 
 
@@ -41,8 +45,13 @@ def v2_sample_score(luma, motion):
     return 0.65 * clamp01((luma - LUMA_LO) / LUMA_SPAN) + 0.35 * clamp01((motion - MOTION_LO) / (MOTION_HI - MOTION_LO))
 
 
-def pair_score(v2, s, t):
-    raw = W_V2 * np.asarray(v2) + W_S * np.asarray(s) + W_T * np.asarray(t)
+def exposure(avg_luma):
+    x = clamp01(np.asarray(avg_luma, dtype=np.float64) / TOO_BRIGHT)
+    return 4.0 * x * (1.0 - x)
+
+
+def pair_score(v2, s, t, e=1.0):
+    raw = W_V2 * np.asarray(v2) + W_E * np.asarray(e) + W_S * np.asarray(s) + W_T * np.asarray(t)
     return 5.0 * clamp01((raw - RAW_LO) / (RAW_HI - RAW_LO))
 
 
@@ -71,13 +80,30 @@ def _v2_block(bank: PresetBank, f: np.ndarray, b: np.ndarray) -> dict[str, np.nd
             "sample_luma_fg": lf[:, m], "sample_luma_bg": lb[:, m], "sample_score": samples}
 
 
+def _map_stats(bank: PresetBank) -> tuple[np.ndarray, np.ndarray]:
+    """Per-map z-scored maps [N, K, 256] (0 for a flat map) and spatial std [N, K], computed once per bank."""
+    cached = getattr(bank, "_map_stats", None)
+    if cached is None:
+        m = bank.maps.astype(np.float32)
+        sd = m.std(axis=2)
+        z = (m - m.mean(axis=2, keepdims=True)) / np.where(sd > 1e-6, sd, np.inf)[..., None]
+        cached = (z.astype(np.float32), sd.astype(np.float64))
+        bank._map_stats = cached
+    return cached
+
+
 def _spatial_block(bank: PresetBank, f: np.ndarray, b: np.ndarray, gate: np.ndarray) -> dict[str, np.ndarray]:
-    mf, mb = bank.maps[f], bank.maps[b]  # [P, K, 256]
-    comp = FG_OPACITY * mf + (1 - FG_OPACITY) * mb
-    dissim = ((1.0 - _zcorr(mf, mb)) / 2.0).mean(axis=1)
-    c = comp.std(axis=2).mean(axis=1)
+    z, sd = _map_stats(bank)
+    n_px = z.shape[2]
+    corr = np.einsum("pkn,pkn->pk", z[f], z[b], optimize=True).astype(np.float64) / n_px  # per map, [P, K]
+    dissim = ((1.0 - corr) / 2.0).mean(axis=1)
+    a = FG_OPACITY
+    sf, sb = sd[f], sd[b]
+    # Spatial std of the composite a*F + (1-a)*B from the layers' std and correlation (exact).
+    c = np.sqrt(np.maximum(a * a * sf**2 + (1 - a) ** 2 * sb**2 + 2 * a * (1 - a) * corr * sf * sb, 0.0)).mean(axis=1)
     contrast = c / (c + CONTRAST_HALF)
-    cover = (comp > COVER_LUMA).mean(axis=(1, 2))
+    maps = bank.maps
+    cover = ((a * maps[f] + (1 - a) * maps[b]) > COVER_LUMA).mean(axis=(1, 2))
     s = gate * (W_DISSIM * dissim + W_CONTRAST * contrast + W_COVER * cover)
     return {"spatial_score": s, "dissimilarity": dissim, "contrast": contrast, "coverage": cover}
 
@@ -101,7 +127,8 @@ def score_pairs(bank: PresetBank, fg: np.ndarray, bg: np.ndarray, chunk: int = 4
         f, b = fg[lo : lo + chunk], bg[lo : lo + chunk]
         gate = np.minimum(bank.vitality[f], bank.vitality[b]).astype(np.float64)
         out = {"gate": gate, **_v2_block(bank, f, b), **_spatial_block(bank, f, b, gate), **_temporal_block(bank, f, b, gate)}
-        out["score"] = pair_score(out["v2"], out["spatial_score"], out["temporal_score"])
+        out["exposure"] = exposure(out["avg_luma"])
+        out["score"] = pair_score(out["v2"], out["spatial_score"], out["temporal_score"], out["exposure"])
         parts.append(out)
     if not parts:
         return {}

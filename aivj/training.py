@@ -30,6 +30,10 @@ def build(cfg: Any, **kwargs: Any) -> Any:
 
 def apply_extras(cfg: DictConfig) -> None:
     extras = cfg.get("extras") or {}
+    if extras.get("torch_threads"):
+        import torch
+
+        torch.set_num_threads(int(extras.torch_threads))
     if extras.get("ignore_warnings"):
         warnings.filterwarnings("ignore")
     if extras.get("print_config"):

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from aivj.ingest.convert import convert
 from aivj.ingest.labels import read_pair_summary

@@ -10,7 +10,8 @@ and calls ``trial.report`` / ``trial.should_prune`` per epoch. docs/training.md 
 A pruned trial cannot be marked PRUNED from here: the sweeper tells the trial COMPLETE when the task
 returns, and telling a finished trial raises, which would abort the sweep. So a pruned trial stops
 training, gets ``pruned_at_epoch`` as a user attribute, and completes with its last metric value.
-Outside an Optuna multirun with a storage URL the callback does nothing.
+Outside an Optuna multirun with a storage URL the callback does nothing. Trials are assumed to train
+in one process (only rank 0 looks for the trial; a pruned multi-process run would stop rank 0 alone).
 
 ``SqliteStorageFolder`` is a Hydra (not Lightning) callback: SQLAlchemy does not create the folder of
 a ``sqlite:///...`` URL, and the sweeper opens the study before anything else creates ``outputs/``.

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import lightning as L
+import numpy as np
 import pyarrow.compute as pc
 from torch.utils.data import DataLoader
 
 from datamodules.pairs import PairSplit, PresetTable, load_splits, take_batch
 from datamodules.sampler import EliteDataPrioritySampler
+from datamodules.tiers import materialize_tiers
 
 
 class CouplingDataModule(L.LightningDataModule):
@@ -49,6 +51,8 @@ class CouplingDataModule(L.LightningDataModule):
             self.data_dir = Path(self.generator())
         if not (self.data_dir / "presets.parquet").exists():
             raise FileNotFoundError(f"{self.data_dir}: no presets.parquet (build it with `aivj ingest` or `aivj refine build`)")
+        if not (self.data_dir / "regression" / "tiers.json").exists():
+            materialize_tiers(self.data_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -63,8 +67,8 @@ class CouplingDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         train = self.splits["train"]
-        elite = train.cols["is_elite"].nonzero().flatten().numpy()
-        regular = (~train.cols["is_elite"]).nonzero().flatten().numpy()
+        elite = np.flatnonzero(train.cols["is_elite"])
+        regular = np.flatnonzero(~train.cols["is_elite"])
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         self.train_sampler = EliteDataPrioritySampler(
             elite, regular, self.hparams.elite_per_batch, self.hparams.regular_per_batch,

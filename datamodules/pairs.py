@@ -37,9 +37,9 @@ def _fixed_list_to_numpy(col: pa.ChunkedArray, width: int) -> tuple[np.ndarray, 
 @dataclass
 class PresetTable:
     ids: pa.Array
-    static: torch.Tensor  # [P, 64]
-    render: torch.Tensor  # [P, 96]
-    has_render: torch.Tensor  # [P]
+    static: np.ndarray  # [P, 64] float32
+    render: np.ndarray  # [P, 96] float32, zeros where not rendered
+    has_render: np.ndarray  # [P] float32
 
     @classmethod
     def load(cls, data_dir: Path) -> "PresetTable":
@@ -54,7 +54,7 @@ class PresetTable:
         render = np.concatenate(parts, axis=1)
         assert render.shape[1] == RENDER_DIM
         has = np.logical_and.reduce(masks).astype(np.float32)
-        return cls(t["preset_id"].combine_chunks(), torch.from_numpy(static), torch.from_numpy(render * has[:, None]), torch.from_numpy(has))
+        return cls(t["preset_id"].combine_chunks(), static, render * has[:, None], has)
 
     def index_of(self, ids: pa.ChunkedArray, where: str) -> np.ndarray:
         idx = pc.index_in(ids, value_set=self.ids)
@@ -65,11 +65,15 @@ class PresetTable:
 
 
 class PairSplit(Dataset):
-    """One split's label columns; items are batches gathered by ``__getitems__``."""
+    """One split's label columns; items are batches gathered by ``__getitems__``.
+
+    Gathering uses numpy, not torch: a 36-row gather through torch's intra-op thread pool cost
+    18 ms on a busy 2-core machine against 0.2 ms single-threaded (docs/benchmarks.md).
+    """
 
     def __init__(self, presets: PresetTable, columns: dict[str, np.ndarray]) -> None:
         self.presets = presets
-        self.cols = {k: torch.from_numpy(v) for k, v in columns.items()}
+        self.cols = columns
 
     def __len__(self) -> int:
         return len(self.cols["score"])
@@ -78,7 +82,7 @@ class PairSplit(Dataset):
         return self.__getitems__([i])
 
     def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        idx = torch.as_tensor(indices, dtype=torch.int64)
+        idx = np.asarray(indices, dtype=np.int64)
         batch = {k: v[idx] for k, v in self.cols.items()}
         p = self.presets
         for side in ("fg", "bg"):
@@ -86,7 +90,7 @@ class PairSplit(Dataset):
             batch[f"{side}_static"] = p.static[j]
             batch[f"{side}_render"] = p.render[j]
             batch[f"{side}_has_render"] = p.has_render[j]
-        return batch
+        return {k: torch.from_numpy(v) for k, v in batch.items()}
 
 
 def take_batch(batch):

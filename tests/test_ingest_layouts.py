@@ -79,3 +79,10 @@ def test_partitions_on_disk(tmp_path):
     assert parts and all(p.startswith("score_bin=") and "/rank_quartile=Q" in p for p in parts)
     summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
     assert summary["rows_in"] == 8 == summary["rows_written"] + summary["rows_quarantined"]
+
+
+def test_manifest_file_as_input_finds_labels_beside_it(tmp_path):
+    pack = coupled_pack(tmp_path, "p", 3)
+    eval_labels(pack, [0, 1, 2])
+    result = convert([pack / "manifest.jsonl"], tmp_path / "out", progress=False)
+    assert result.summary["rows_written"] == 3 and result.summary["status"] == "ok"

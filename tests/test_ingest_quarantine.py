@@ -83,3 +83,11 @@ def test_unreadable_manifest_is_quarantined(tmp_path):
     rc, summary, quarantine = _run(tmp_path, tmp_path / "aidata")
     assert rc == 0 and [q["reason"] for q in quarantine] == ["unreadable manifest"]
     assert summary["rows_in"] == summary["rows_written"] + summary["rows_quarantined"] == 4
+
+
+def test_aivj_ingest_subcommand_runs_the_same_code(tmp_path, capsys):
+    from aivj.cli import main as aivj_main
+
+    elite_pack(tmp_path / "aidata", 3)
+    assert aivj_main(["ingest", str(tmp_path / "aidata"), "--output", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "3 pairs written" in capsys.readouterr().out

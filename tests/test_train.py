@@ -35,6 +35,27 @@ def test_train_writes_checkpoint_events_and_metrics(tiny_train_cfg):
     assert saved == pytest.approx(metrics)
 
 
+def test_tensorboard_shows_sampler_composition_and_hparams(tiny_train_cfg):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    with open_dict(tiny_train_cfg):
+        tiny_train_cfg.trainer.log_every_n_steps = 1
+    train(tiny_train_cfg)
+    scalars, plugins = set(), set()
+    for events in (Path(tiny_train_cfg.paths.output_dir) / "tensorboard").rglob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events)).Reload()
+        scalars |= set(acc.Tags()["scalars"])
+        try:
+            plugins |= set(acc.PluginTagToContent("hparams"))
+        except KeyError:  # this events file holds no hparams summary
+            pass
+        if "sampler/elite_per_batch" in acc.Tags()["scalars"]:
+            values = [e.value for e in acc.Scalars("sampler/elite_per_batch")]
+            assert values and set(values) == {4.0}
+    assert {"sampler/elite_per_batch", "sampler/elite_exposure_mean", "val/pairwise_acc"} <= scalars
+    assert "_hparams_/session_start_info" in plugins
+
+
 def test_resume_from_checkpoint_continues_epoch_count(tiny_train_cfg, tmp_path):
     train(tiny_train_cfg)
     last = Path(tiny_train_cfg.paths.output_dir) / "checkpoints" / "last.ckpt"

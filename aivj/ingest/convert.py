@@ -116,10 +116,13 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
         "presets_cached": len(records) - parsed,
     }
     assert summary["rows_in"] == summary["rows_written"] + summary["rows_quarantined"]
+    summary["status"] = "ok"
     if strict and quarantine:
+        summary["status"] = "failed: --strict and rows were quarantined (dataset not written)"
         write_output(out_dir, [], records, quarantine, summary, dataset=False)
         raise ConvertError(f"--strict: {len(quarantine)} rows quarantined (first: {quarantine[0]['reason']} in {quarantine[0]['source']}); see {out_dir / '_quarantine.jsonl'}")
     if not pairs:
+        summary["status"] = "failed: nothing could be converted (dataset not written)"
         write_output(out_dir, [], records, quarantine, summary, dataset=False)
         raise ConvertError(f"nothing could be converted: {len(quarantine)} of {rows_in} rows quarantined ({summary['quarantine_reasons']}); see {out_dir / '_quarantine.jsonl'}")
     summary = write_output(out_dir, pairs, records, quarantine, summary)

@@ -57,7 +57,8 @@ def discover(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
         root = Path(root)
         if not root.exists():
             raise SourceError(f"{root}: input does not exist")
-        files = [root] if root.is_file() else _walk(root)
+        # a manifest given directly still gets the label files beside it
+        files = [root, *(root.parent / n for n in LABEL_NAMES if (root.parent / n).is_file())] if root.is_file() else _walk(root)
         for f in files:
             if f.name in MANIFEST_NAMES or is_elite_manifest(f):
                 manifests.add(f.resolve())
@@ -74,24 +75,31 @@ def _walk(root: Path):
 
 
 def resolve_preset(ref: str, pack_dir: Path) -> Path | None:
-    """A manifest path inside ``pack_dir``: relative as is, absolute (WSL/Windows/URL) by its tail."""
+    """A manifest path inside ``pack_dir``: relative as is, absolute (WSL/Windows/URL) by its tail.
+
+    Tails tried in order: ``fg/<file>`` (the last two parts), then ``<file>`` in fg/, bg/ and the
+    pack itself. Candidates are tried lazily with os.path (this runs twice per pair).
+    """
     if not isinstance(ref, str) or not ref.strip():
         return None
     norm = ref.strip().replace("\\", "/")
-    parts = [p for p in norm.split("/") if p and p not in (".",)]
+    parts = [p for p in norm.split("/") if p and p != "."]
     if not parts:
         return None
-    candidates = []
-    if not norm.startswith("/") and ":" not in parts[0]:
-        candidates.append(pack_dir.joinpath(*parts))
-    # tails: fg/x.milk, then x.milk in fg/ bg/ or the pack itself
-    if len(parts) >= 2:
-        candidates.append(pack_dir / parts[-2] / parts[-1])
-    candidates += [pack_dir / "fg" / parts[-1], pack_dir / "bg" / parts[-1], pack_dir / parts[-1]]
-    for c in candidates:
-        if c.is_file():
-            return c
+    base = str(pack_dir)
+    for candidate in _candidates(base, norm, parts):
+        if os.path.isfile(candidate):
+            return Path(candidate)
     return None
+
+
+def _candidates(base: str, norm: str, parts: list[str]):
+    if not norm.startswith("/") and ":" not in parts[0]:
+        yield os.path.join(base, *parts)
+    if len(parts) >= 2:
+        yield os.path.join(base, parts[-2], parts[-1])
+    for sub in ("fg", "bg", ""):
+        yield os.path.join(base, sub, parts[-1]) if sub else os.path.join(base, parts[-1])
 
 
 def pair_number(value, fallback: int) -> int:

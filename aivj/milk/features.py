@@ -12,9 +12,11 @@ from itertools import compress
 
 import numpy as np
 
+from aivj.milk.feature_spec import BASE_DEFAULTS as _BASE_DEFAULTS
 from aivj.milk.feature_spec import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SPEC, FEATURE_VERSION
 from aivj.milk.lines import _CODE, _NUMBERED, _ROUTES
-from aivj.milk.parser import MilkPreset, _as_float
+from aivj.milk.parser import MilkPreset
+from aivj.milk.values import as_float as _as_float
 
 __all__ = ["FEATURE_VERSION", "FEATURE_NAMES", "FEATURE_SPEC", "extract_features", "pair_terms", "style_tags", "PAIR_TERM_NAMES"]
 
@@ -62,21 +64,6 @@ def _flag(v: float) -> float:
     return 1.0 if v != 0.0 else 0.0
 
 
-# Base values read for the vector, with MilkDrop's defaults (read in one pass: this is the hot path).
-_BASE_DEFAULTS = (
-    ("zoom", 1.0), ("rot", 0.0), ("warp", 1.0), ("cx", 0.5), ("cy", 0.5), ("dx", 0.0), ("dy", 0.0),
-    ("sx", 1.0), ("sy", 1.0), ("fdecay", 0.98), ("fwarpanimspeed", 1.0), ("fwarpscale", 1.0),
-    ("fzoomexponent", 1.0), ("nwavemode", 0.0), ("fwavealpha", 0.8), ("fwavescale", 1.0),
-    ("fwavesmoothing", 0.75), ("wave_r", 1.0), ("wave_g", 1.0), ("wave_b", 1.0), ("badditivewaves", 0.0),
-    ("bwavedots", 0.0), ("bwavethick", 0.0), ("bmodwavealphabyvolume", 0.0), ("bmaximizewavecolor", 0.0),
-    ("fgammaadj", 2.0), ("fvideoechozoom", 2.0), ("fvideoechoalpha", 0.0), ("nvideoechoorientation", 0.0),
-    ("bbrighten", 0.0), ("bdarken", 0.0), ("bsolarize", 0.0), ("binvert", 0.0), ("bdarkencenter", 0.0),
-    ("btexwrap", 1.0), ("ob_size", 0.01), ("ob_a", 0.0), ("ib_size", 0.01), ("ib_a", 0.0),
-    ("nmotionvectorsx", 12.0), ("nmotionvectorsy", 9.0), ("mv_a", 1.0), ("mv_dx", 0.0), ("mv_dy", 0.0),
-    ("bmotionvectorson", 1.0), ("milkdrop_preset_version", 0.0), ("psversion", 0.0),
-    ("wavecode_0_enabled", 0.0), ("wavecode_1_enabled", 0.0), ("wavecode_2_enabled", 0.0), ("wavecode_3_enabled", 0.0),
-    ("shapecode_0_enabled", 0.0), ("shapecode_1_enabled", 0.0), ("shapecode_2_enabled", 0.0), ("shapecode_3_enabled", 0.0),
-)  # fmt: skip
 _BASE_KEYS = tuple(k for k, _ in _BASE_DEFAULTS)
 _DEFAULT_TEXT = tuple(repr(d) for _, d in _BASE_DEFAULTS)
 _DEFAULTS = tuple(d for _, d in _BASE_DEFAULTS)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aivj.milk.values import as_float as _as_float
+from aivj.milk.values import decode_milk
+
 # Keys that only appear before [preset00].
 HEADER_KEYS = frozenset({"milkdrop_preset_version", "psversion", "psversion_warp", "psversion_comp"})
 
@@ -148,49 +151,6 @@ class MilkPreset:
 
 def _code_items(code: dict[str, list[str]]) -> tuple:
     return tuple(sorted((k, tuple(v)) for k, v in code.items() if v))
-
-
-def _as_float(text: str | None, default: float) -> float:
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = _leading_float(text)
-        if value is None:
-            return default
-    if value != value or value in (float("inf"), float("-inf")):
-        return default
-    return value
-
-
-def _leading_float(text: str) -> float | None:
-    """MilkDrop reads values with atof: ``1.0f`` or ``0.5 // comment`` still give a number."""
-    text = text.strip()
-    end = 0
-    for i, ch in enumerate(text):
-        if ch in "0123456789+-.eE":
-            end = i + 1
-        else:
-            break
-    while end:
-        try:
-            return float(text[:end])
-        except ValueError:
-            end -= 1
-    return None
-
-
-def decode_milk(data: bytes | str) -> str:
-    """Text of a preset: UTF-8 BOM stripped, UTF-8 when valid, else Latin-1 (old Windows presets)."""
-    if isinstance(data, str):
-        return data[1:] if data.startswith("\ufeff") else data
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:

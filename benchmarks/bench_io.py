@@ -68,23 +68,23 @@ def generate(pack: Path, n: int, workers: int) -> None:
 
 
 def training_rows(out: Path):
-    """(pairs table, features[N_presets, 64], fg index, bg index) from the Parquet dataset."""
+    """(preset ids as an Arrow array, features[N_presets, 64]) from presets.parquet."""
     presets = read_presets(out)
     feats = presets["features"].combine_chunks().values.to_numpy().reshape(-1, 64)
-    ids = presets["preset_id"].to_numpy(zero_copy_only=False)
-    return presets, feats, ids
+    return presets["preset_id"].combine_chunks(), feats
 
 
-def join(table, feats: np.ndarray, ids: np.ndarray):
-    fg = feats[np.searchsorted(ids, table["fg_id"].to_numpy(zero_copy_only=False))]
-    bg = feats[np.searchsorted(ids, table["bg_id"].to_numpy(zero_copy_only=False))]
+def join(table, ids, feats: np.ndarray):
+    """Features of each pair's FG and BG: an Arrow hash lookup (no Python strings) + numpy take."""
+    fg = feats[pc.index_in(table["fg_id"], value_set=ids).to_numpy()]
+    bg = feats[pc.index_in(table["bg_id"], value_set=ids).to_numpy()]
     return fg, bg, table["score"].to_numpy()
 
 
 def export_flat(out: Path, work: Path) -> tuple[Path, Path]:
-    _, feats, ids = training_rows(out)
+    ids, feats = training_rows(out)
     table = pairs_dataset(out).to_table().sort_by([("pack", "ascending"), ("pair", "ascending")])
-    fg, bg, score = join(table, feats, ids)
+    fg, bg, score = join(table, ids, feats)
     cols = {name: table[name].to_pylist() for name in ("pack", "pair", "fg_id", "bg_id", "quality01", "rank", "split")}
     jpath, cpath = work / "pairs.jsonl", work / "pairs.csv"
     with open(jpath, "w") as jf, open(cpath, "w", newline="") as cf:
@@ -131,11 +131,11 @@ def read_reparse(pack: Path, limit: int):
 
 
 def read_parquet(out: Path, top_only: bool):
-    _, feats, ids = training_rows(out)
+    ids, feats = training_rows(out)
     dataset = pairs_dataset(out)
     expr = (pc.field("score_bin") == 4) | (pc.field("rank_quartile") == "Q1") if top_only else None
     table = dataset.to_table(columns=["fg_id", "bg_id", "score"], filter=expr)
-    return join(table, feats, ids)
+    return join(table, ids, feats)
 
 
 def timed(fn, *args):
@@ -152,19 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reparse-pairs", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--reuse", action="store_true", help="reuse the pack and dataset already in --workdir")
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="aivj-bench-io-"))
     pack, out = work / "aidata" / PACK, work / "dataset"
     try:
-        t0 = time.perf_counter()
-        generate(pack, args.pairs, args.workers)
-        print(f"generate: {args.pairs} pairs ({2 * args.pairs} .milk files) in {time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
-        summary = convert([pack], out, workers=args.workers, progress=False).summary
-        dt = time.perf_counter() - t0
-        print(f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s")
-        jpath, cpath = export_flat(out, work)
+        if not (args.reuse and (out / "_summary.json").is_file()):
+            t0 = time.perf_counter()
+            generate(pack, args.pairs, args.workers)
+            print(f"generate: {args.pairs} pairs ({2 * args.pairs} .milk files) in {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
+            summary = convert([pack], out, workers=args.workers, progress=False).summary
+            dt = time.perf_counter() - t0
+            print(f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s")
+            jpath, cpath = export_flat(out, work)
+        jpath, cpath = work / "pairs.jsonl", work / "pairs.csv"
         sizes = {"jsonl": jpath.stat().st_size, "csv": cpath.stat().st_size,
                  "parquet": sum(f.stat().st_size for f in out.rglob("*.parquet"))}  # fmt: skip
         print("sizes: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()))

@@ -36,13 +36,14 @@ def resolve_model(spec: str | None, registry_dir=None) -> tuple[Path, str, str]:
 def _from_config(config: Path, ckpt: Path):
     """Build the module from the version's composed config (nets are not in the checkpoint's hparams)."""
     import torch
-    from hydra.utils import instantiate
     from omegaconf import OmegaConf
+
+    from aivj.training import build
 
     cfg = OmegaConf.load(config)
     if "model" not in cfg:
         return None
-    model = instantiate(cfg.model)
+    model = build(cfg.model)
     model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"])
     return model
 
@@ -51,8 +52,10 @@ def load_model(spec: str | None, registry_dir=None):
     import torch
 
     ckpt, class_path, label = resolve_model(spec, registry_dir)
-    config = ckpt.parent / "config.yaml"
-    if class_path and config.exists() and config.stat().st_size:
+    config = ckpt.parent / "config.yaml"  # a registry version
+    if not config.exists():
+        config = ckpt.parent.parent / ".hydra" / "config.yaml"  # a checkpoint inside a train.py run folder
+    if config.exists() and config.stat().st_size:
         model = _from_config(config, ckpt)
         if model is not None:
             return model.eval(), label

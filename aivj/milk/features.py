@@ -7,7 +7,6 @@ Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from itertools import compress
 
 import numpy as np
@@ -93,9 +92,19 @@ def _assigned(equations: str) -> int:
     return n
 
 
-def code_line_counts(entries: dict[str, str]) -> Counter:
-    """Non-empty code lines per category ("per_frame", "warp", "wave2", ...)."""
-    return Counter(filter(None, compress(map(_CATEGORY.get, entries), entries.values())))
+class _Counts(list):
+    """Category -> count over a short list (``list.count`` beats building a Counter here)."""
+
+    def __getitem__(self, category: str) -> int:  # type: ignore[override]
+        return self.count(category)
+
+    def categories(self) -> set[str]:
+        return set(self)
+
+
+def code_line_counts(entries: dict[str, str]) -> _Counts:
+    """Non-empty code lines per category ("per_frame", "warp", "wave2", ...): ``counts["warp"]``."""
+    return _Counts(filter(None, compress(map(_CATEGORY.get, entries), entries.values())))
 
 
 def extract_features(preset: MilkPreset) -> np.ndarray:
@@ -109,7 +118,7 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
     # Category of every key ("per_frame", "warp", "wave2", ... or None for values); C-level passes only.
     values = list(entries.values())
     cats = list(map(_CATEGORY.get, entries))
-    counts = Counter(filter(None, compress(cats, values)))  # non-empty code lines per category
+    counts = _Counts(filter(None, compress(cats, values)))  # non-empty code lines per category
     waves = [f"wave{k}" for k in range(4) if enabled[k] != 0.0]
     shapes = [f"shape{k}" for k in range(4) if enabled[4 + k] != 0.0]
     wave_lines = sum(counts[c] for c in waves)
@@ -117,7 +126,7 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
     # Shader values keep their backtick, so an empty shader line is "`".
     warp_lines = counts["warp"] and sum(1 for v in compress(values, map(_WARP.__contains__, cats)) if v != "`")
     comp_lines = counts["comp"] and sum(1 for v in compress(values, map(_COMP.__contains__, cats)) if v != "`")
-    disabled = {c for c in counts if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
+    disabled = {c for c in counts.categories() if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
     if disabled:
         text = "\n".join(compress(values, [c is not None and c not in disabled for c in cats])).lower()
     else:
@@ -191,10 +200,9 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         _assigned(equations) / 10.0,
         1.0 if (version >= 200 or psversion >= 2) else 0.0,
     ]
-    out = np.array(row, dtype=np.float32)
-    if not np.isfinite(out).all():  # inputs are finite and clamped; this guards the math itself
-        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=-1.0)
-    return out
+    if not math.isfinite(sum(row)):  # inputs are finite and clamped; this guards the math itself
+        return np.nan_to_num(np.array(row, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.array(row, dtype=np.float32)
 
 
 from aivj.milk.pairs import PAIR_TERM_NAMES, pair_terms, style_tags  # noqa: E402  (re-export the agreed API)

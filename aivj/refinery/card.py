@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from aivj.refinery import scoring as sc
 
-_TERMS = ("v2", "spatial_score", "temporal_score", "gate", "dissimilarity", "contrast", "coverage", "beat_sync",
+_TERMS = ("v2", "exposure", "spatial_score", "temporal_score", "gate", "dissimilarity", "contrast", "coverage", "beat_sync",
           "mutual_sync", "balance", "avg_luma", "avg_motion", "score")
 
 
@@ -52,7 +52,8 @@ def write_card(path: Path, info: dict, pairs: pa.Table, res: dict, failures: lis
         f"{s['score_version']}). Layout: datamodules/layout.py (`presets.parquet`, `pairs/`, `elite.parquet`, `_summary.json`).", "",
         "## Rebuild", "", "```", "apt-get install -y libprojectm-dev projectm-data   # once", command, "```", "",
         f"Render settings: `{s['render_settings']}` (cache `build/refinery/{s['cache_tag']}`). Build took {s['build_seconds']} s"
-        f" (renders cached); scoring ran at {s['pairs_per_second']:.0f} pairs/s.", "",
+        f" with renders cached; the renders themselves took {s['render_worker_seconds']:.0f} worker-seconds"
+        f" (2 workers on 2 shared cores: about 37 min wall from an empty cache). Scoring ran at {s['pairs_per_second']:.0f} pairs/s.", "",
         "## Counts", "",
         f"- Debian preset files: {s.get('debian_files')}, distinct contents: {s['debian_distinct']}, rendered ok: {s['debian_rendered_ok']}",
         f"- alchemy pairs generated: {s['alchemy_pairs_generated']}, kept (both layers render): {s['alchemy_pairs_kept']}",

@@ -132,7 +132,8 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
                "debian_distinct": len(debian), "debian_rendered_ok": len(ok_debian), "alchemy_pairs_generated": len(alc_pairs),
                "alchemy_pairs_kept": len(rows), "failures": len(failures), "unseen_presets": len(unseen),
                "score_seconds": round(score_seconds, 3), "pairs_per_second": round(len(fg_ids) / max(score_seconds, 1e-9), 1),
-               "build_seconds": round(time.time() - t0, 1), "seed": seed}
+               "build_seconds": round(time.time() - t0, 1), "seed": seed,
+               "render_worker_seconds": round(sum(float(s.get("seconds", 0.0)) for s in status.values()), 1)}
     info = write_dataset(presets, pairs, out_dir, summary)
     write_card(Path(out_dir) / "DATASET.md", info, pairs, merged, failures, command)
     return info

@@ -1,0 +1,46 @@
+"""Score the materialised regression tiers (fast set, golden set) with a model, without a Trainer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+
+from datamodules.pairs import PairSplit, PresetTable
+from datamodules.schema import PASS_THRESHOLD
+
+
+def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
+    t = pq.read_table(Path(data_dir) / "regression" / f"{name}.parquet")
+    cols = {
+        "fg_idx": presets.index_of(t["fg_id"], f"{data_dir}/regression/{name}.parquet fg_id"),
+        "bg_idx": presets.index_of(t["bg_id"], f"{data_dir}/regression/{name}.parquet bg_id"),
+        "score": t["score"].to_numpy().astype(np.float32),
+    }
+    n = len(cols["score"])
+    cols.update(rank01=np.zeros(n, np.float32), spatial=np.full(n, np.nan, np.float32),
+                temporal=np.full(n, np.nan, np.float32), is_elite=cols["score"] >= 4.0)
+    return PairSplit(presets, cols)
+
+
+@torch.no_grad()
+def predict(model, split: PairSplit, batch_size: int = 4096) -> np.ndarray:
+    model.eval()
+    out = [model(split.__getitems__(list(range(i, min(i + batch_size, len(split))))))["score"].float().numpy()
+           for i in range(0, len(split), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def pairwise_accuracy(pred: np.ndarray, true: np.ndarray, min_gap: float = 0.25, max_pairs: int = 200_000, seed: int = 0) -> float:
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, len(true), size=(2, max_pairs))
+    keep = np.abs(true[i] - true[j]) >= min_gap
+    return float(np.mean(np.sign(pred[i] - pred[j])[keep] == np.sign(true[i] - true[j])[keep]))
+
+
+def golden_pass_rate(pred: np.ndarray, true: np.ndarray) -> float:
+    positive = true >= 4.0
+    passed = np.where(positive, pred >= PASS_THRESHOLD, pred < PASS_THRESHOLD)
+    return float(passed.mean())

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from datamodules.pairs import PairSplit, PresetTable, load_splits, take_batch
 from datamodules.sampler import EliteDataPrioritySampler
-from datamodules.tiers import materialize_tiers
+from datamodules.tiers import materialize_tiers, tiers_are_current
 
 
 class CouplingDataModule(L.LightningDataModule):
@@ -51,7 +51,7 @@ class CouplingDataModule(L.LightningDataModule):
             self.data_dir = Path(self.generator())
         if not (self.data_dir / "presets.parquet").exists():
             raise FileNotFoundError(f"{self.data_dir}: no presets.parquet (build it with `aivj ingest` or `aivj refine build`)")
-        if not (self.data_dir / "regression" / "tiers.json").exists():
+        if not tiers_are_current(self.data_dir):
             materialize_tiers(self.data_dir)
 
     def setup(self, stage: str | None = None) -> None:

@@ -16,6 +16,7 @@ Files beside the dataset::
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,17 @@ def stable_unit_hash(pack: np.ndarray, pair: np.ndarray, salt: str = "fast") -> 
     return out
 
 
+def dataset_fingerprint(data_dir: str | Path) -> str:
+    """Changes whenever the dataset is rewritten (write_dataset rewrites _summary.json each time)."""
+    summary = Path(data_dir) / "_summary.json"
+    return hashlib.sha256(summary.read_bytes()).hexdigest()[:16] if summary.exists() else ""
+
+
+def tiers_are_current(data_dir: str | Path) -> bool:
+    path = Path(data_dir) / "regression" / "tiers.json"
+    return path.exists() and json.loads(path.read_text()).get("dataset") == dataset_fingerprint(data_dir)
+
+
 def materialize_tiers(data_dir: str | Path, fraction: float = 0.02) -> dict:
     data_dir = Path(data_dir)
     table = pairs_dataset(data_dir).to_table(columns=COLUMNS).sort_by([("pack", "ascending"), ("pair", "ascending")])
@@ -57,6 +69,7 @@ def materialize_tiers(data_dir: str | Path, fraction: float = 0.02) -> dict:
     write_parquet_atomic(fast.drop_columns(["split"]), out / "fast.parquet")
     write_parquet_atomic(golden.drop_columns(["split"]), out / "golden.parquet")
     info = {
+        "dataset": dataset_fingerprint(data_dir),
         "fraction": fraction,
         "tiers": {n: f">= {lo}" if np.isfinite(lo) else "< 2.0" for n, lo in zip(TIER_NAMES, TIER_LOWER_BOUNDS)},
         "fast": {t: int(np.sum(fast["tier"].to_numpy(zero_copy_only=False) == t)) for t in TIER_NAMES},

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from datamodules.pairs import PresetTable
 from datamodules.regression import golden_pass_rate, pairwise_accuracy, predict, tier_split
-from datamodules.tiers import materialize_tiers
+from datamodules.tiers import materialize_tiers, tiers_are_current
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.fast_regression
@@ -38,7 +38,7 @@ def _current_model():
 @pytest.fixture(scope="module")
 def scored():
     data_dir = ROOT / "data" / "default"
-    if not (data_dir / "regression" / "tiers.json").exists():
+    if not tiers_are_current(data_dir):
         materialize_tiers(data_dir)
     presets = PresetTable.load(data_dir)
     model, label = _current_model()

@@ -53,7 +53,7 @@ def write_card(path: Path, info: dict, pairs: pa.Table, res: dict, failures: lis
         "## Rebuild", "", "```", "apt-get install -y libprojectm-dev projectm-data   # once", command, "```", "",
         f"Render settings: `{s['render_settings']}` (cache `build/refinery/{s['cache_tag']}`). Build took {s['build_seconds']} s"
         f" with renders cached; the renders themselves took {s['render_worker_seconds']:.0f} worker-seconds"
-        f" (2 workers on 2 shared cores: about 37 min wall from an empty cache). Scoring ran at {s['pairs_per_second']:.0f} pairs/s.", "",
+        f" (about {s['render_worker_seconds'] / 2 / 60:.0f} min of wall time for 2 workers from an empty cache). Scoring ran at {s['pairs_per_second']:.0f} pairs/s.", "",
         "## Counts", "",
         f"- Debian preset files: {s.get('debian_files')}, distinct contents: {s['debian_distinct']}, rendered ok: {s['debian_rendered_ok']}",
         f"- alchemy pairs generated: {s['alchemy_pairs_generated']}, kept (both layers render): {s['alchemy_pairs_kept']}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from pathlib import Path
 
 from aivj.milk.synthetic import synthetic_preset
@@ -24,7 +25,7 @@ def coupled_pack(root: Path, name: str, n: int, style: str = "wsl", start: int =
     lines = []
     for i in range(start, start + n):
         stem = f"coupled_{i:05d}_20260129_015409"
-        write_pair_files(pack, stem, seed=hash((name, i)) % 100000)
+        write_pair_files(pack, stem, seed=zlib.crc32(f"{name}:{i}".encode()) % 100000)
         if style == "wsl":
             item = {"pair": i, "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk", "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk", "warp_diff": 0.01, "cx_diff": 0.1}
         elif style == "windows":

@@ -20,7 +20,7 @@ NOTEBOOK = ROOT / "notebooks" / "ablation.ipynb"
 
 def _tiny_run(run_dir: Path, data_dir: Path, *overrides: str) -> None:
     cfg = compose_config("train", ["data=synthetic", "model=mlp", "logger=many_loggers", f"paths.data_dir={data_dir}",
-                                   *TINY_DATA, "trainer.max_epochs=2", "+trainer.limit_train_batches=3",
+                                   *TINY_DATA, "trainer.max_epochs=2", "trainer.limit_train_batches=3",
                                    "callbacks.rich_progress_bar=null", "callbacks.model_summary=null",
                                    "registry.enabled=false", "test=false", *overrides], run_dir)
     with open_dict(cfg):

@@ -20,7 +20,7 @@ from tests.conftest import ROOT, TINY_DATA
 
 def _tiny(data_dir: Path) -> list[str]:
     overrides = ["data=synthetic", f"paths.data_dir={data_dir}", *TINY_DATA, "trainer.max_epochs=1",
-                 "+trainer.limit_train_batches=3", "+trainer.enable_progress_bar=false",
+                 "trainer.limit_train_batches=3", "trainer.enable_progress_bar=false",
                  "callbacks.rich_progress_bar=null", "callbacks.model_summary=null"]
     return [arg for o in overrides for arg in ("--override", o)]
 

@@ -12,7 +12,7 @@ import pytest
 from callbacks.optuna_pruning import CLAIM_ATTR, claim_running_trial, make_pruner
 from tests.conftest import ROOT, TINY_DATA
 
-FAST = ["trainer.max_epochs=2", "+trainer.limit_train_batches=3", "+trainer.enable_progress_bar=false",
+FAST = ["trainer.max_epochs=2", "trainer.limit_train_batches=3", "trainer.enable_progress_bar=false",
         "callbacks.rich_progress_bar=null", "callbacks.model_summary=null", "callbacks.early_stopping=null",
         "extras.print_config=false"]
 

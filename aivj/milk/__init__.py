@@ -1,6 +1,7 @@
-"""MilkDrop presets: parse ``.milk`` text (``parser``), write it back (``writer``), identify it by
-content (``hashing``), and turn it into the fixed 64-dim feature vector plus pair terms
-(``features``, ``feature_spec``, ``pairs``). ``batch`` runs parse + features over many files.
+"""MilkDrop presets: parse ``.milk`` text (``parser``, ``lines``, ``values``), write it back
+(``writer``), identify it by content (``hashing``), turn it into the fixed 64-dim feature vector,
+pair terms and style tags (``feature_spec``, ``features``, ``pairs``), run all that over many
+files in a process pool (``batch``), and make realistic synthetic presets (``synthetic``).
 """
 
 from aivj.milk.hashing import content_hash

@@ -1,0 +1,104 @@
+"""Run the results matrix (models, ablations, inputs) over seeds and write docs/results.md.
+
+    .venv/bin/python experiments/results_matrix.py --seeds 1 2 3 --parallel 2 [--rows full mlp ...] [--epochs 2]
+
+Every row is a plain ``train.py`` command (printed in the table) run once per seed as a
+subprocess with one torch thread; finished runs are reused, so an interrupted matrix resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "outputs" / "results"
+
+ROWS: dict[str, list[str]] = {
+    "full": ["experiment=full"],
+    "full_static": ["experiment=full", "model.net.inputs=static"],
+    "full_render": ["experiment=full", "model.net.inputs=render"],
+    "no_attention": ["experiment=ablation_no_attention"],
+    "no_reweight": ["experiment=ablation_no_reweight"],
+    "no_adaptive": ["experiment=ablation_no_adaptive"],
+    "beta_0.5": ["experiment=full", "model.loss.beta=0.5"],
+    "beta_2.0": ["experiment=full", "model.loss.beta=2.0"],
+    "mlp": ["experiment=full", "model=mlp"],
+    "mlp_static": ["experiment=full", "model=mlp", "model.net.inputs=static"],
+    "linear_st": ["experiment=full", "model=linear_st"],
+    "gbdt": ["experiment=full", "model=gbdt"],
+    "gbdt_static": ["experiment=full", "model=gbdt", "model.net.inputs=static"],
+}
+COLUMNS = [
+    ("test_unseen/pairwise_acc", "unseen pair-acc"),
+    ("test_seen/pairwise_acc", "seen pair-acc"),
+    ("test_unseen/spearman", "unseen Spearman"),
+    ("test_unseen/mae", "unseen MAE"),
+    ("test_golden/pass_rate", "golden pass"),
+    ("val/loss", "val loss"),
+]
+FIXED = ["registry.enabled=false", "extras.print_config=false", "callbacks.rich_progress_bar=null", "logger=many_loggers"]
+
+
+def run_one(row: str, seed: int, epochs: int | None) -> dict | None:
+    run_dir = OUT / row / f"seed{seed}"
+    if (run_dir / "metrics.json").exists():
+        return json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    overrides = [*ROWS[row], f"seed={seed}", *FIXED, f"hydra.run.dir={run_dir}"]
+    if epochs:
+        overrides.append(f"trainer.max_epochs={epochs}")
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "train.py", *overrides], cwd=ROOT, capture_output=True, text=True)
+    status = "ok" if proc.returncode == 0 else f"FAILED rc={proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"
+    print(f"{row:<14} seed {seed}: {status} in {time.time() - t0:.0f} s", flush=True)
+    return json.loads((run_dir / "metrics.json").read_text())["metrics"] if proc.returncode == 0 else None
+
+
+def fmt(values: list[float]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {sd:.3f}"
+
+
+def write_table(results: dict[str, list[dict]], seeds: list[int], epochs: int | None, path: Path) -> None:
+    lines = [f"| row | {' | '.join(c[1] for c in COLUMNS)} | command |", "|" + " --- |" * (len(COLUMNS) + 2)]
+    for row, runs in results.items():
+        runs = [r for r in runs if r]
+        if not runs:
+            continue
+        cells = [fmt([r.get(k) for r in runs]) for k, _ in COLUMNS]
+        cmd = "python train.py " + " ".join(ROWS[row]) + (f" trainer.max_epochs={epochs}" if epochs else "") + " seed=S"
+        lines.append(f"| {row} ({len(runs)} seeds) | {' | '.join(cells)} | `{cmd}` |")
+    head = f"Measured {date.today()} on 2 CPU cores, no GPU; seeds {seeds}; mean ± std over seeds.\n\n"
+    path.write_text(head + "\n".join(lines) + "\n")
+    print(path.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", nargs="*", default=list(ROWS))
+    ap.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3])
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=None, help="override experiment=full's max_epochs")
+    ap.add_argument("--table", default=str(OUT / "table.md"))
+    args = ap.parse_args()
+    jobs = [(row, seed) for row in args.rows for seed in args.seeds]
+    with ThreadPoolExecutor(args.parallel) as pool:
+        done = list(pool.map(lambda j: run_one(*j, args.epochs), jobs))
+    results: dict[str, list[dict]] = {row: [] for row in args.rows}
+    for (row, _), metrics in zip(jobs, done):
+        results[row].append(metrics)
+    write_table(results, args.seeds, args.epochs, Path(args.table))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,6 @@ from the presets just rendered). ``--write`` puts the figures into docs/benchmar
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ from aivj.refinery.cache import FrameCache  # noqa: E402
 from aivj.refinery.render import render_presets  # noqa: E402
 from aivj.refinery.scoring import score_pairs  # noqa: E402
 from aivj.refinery.settings import RenderSettings  # noqa: E402
+
+from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scripts)
 
 BROWSER_SECONDS_PER_PAIR = 2.0
 DATE, MACHINE = "2026-11-26", "2 cores (shared with other jobs), no GPU, Mesa llvmpipe via EGL surfaceless"
@@ -87,13 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-        pattern = re.compile(r"^## Refinery\n.*?(?=^## |\Z)", re.S | re.M)
-        new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-        tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(new)
-        tmp.replace(path)
+        write_section("Refinery", text)
     return 0
 
 

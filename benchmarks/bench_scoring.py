@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 from coupling.export import export_onnx  # noqa: E402
 from coupling.nets.coupling_net import DualLayerCouplingNetwork  # noqa: E402
 from coupling.testing import fake_presets  # noqa: E402
+
+from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scripts)
 
 TARGET_MS = 50.0
 
@@ -90,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-        pattern = re.compile(r"^## Pair scoring\n.*?(?=^## |\Z)", re.S | re.M)
-        new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-        tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(new)
-        tmp.replace(path)
+        write_section("Pair scoring", text)
     return 0
 
 

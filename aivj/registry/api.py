@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from aivj.registry.rules import PromotionRules, decide_promotion, lookup
-from aivj.registry.store import Registry, project_root
+from aivj.registry.store import Registry, RegistryError, project_root
 
 REPORT_FILES = ("report.md", "report.html", "report_plots")
 DEFAULT_MODEL_CLASS = "coupling.module.CouplingLitModule"
@@ -123,3 +123,25 @@ def register_run(run_dir, ckpt_path, cfg, metrics, data_dir, auto_promote: bool 
         reg.set_champion(version, reason)
         return version, True, reason
     return version, False, reason if not promote else f"rule holds ({reason}) but auto_promote is off"
+
+
+def register_run_folder(run_dir, registry_dir=None, data_dir=None, auto_promote: bool = True,
+                        rules: PromotionRules | None = None) -> tuple[str, bool, str]:
+    """Register a finished train.py run folder (metrics.json + best checkpoint + .hydra/config.yaml).
+
+    For runs made with ``registry.enabled=false`` (sweep trials, results runs) that turn out worth keeping.
+    """
+    from omegaconf import OmegaConf
+
+    run_dir = Path(run_dir)
+    saved_path = run_dir / "metrics.json"
+    if not saved_path.exists():
+        raise RegistryError(f"{run_dir}: no metrics.json (not a finished train.py run folder)")
+    saved = json.loads(saved_path.read_text())
+    ckpt = saved.get("best_checkpoint")
+    if not ckpt or not Path(ckpt).exists():
+        raise RegistryError(f"{saved_path}: best_checkpoint {ckpt!r} does not exist")
+    config_path = run_dir / ".hydra" / "config.yaml"
+    cfg = OmegaConf.to_container(OmegaConf.load(config_path), resolve=False) if config_path.exists() else {}
+    return register_run(run_dir, ckpt, cfg, saved["metrics"], data_dir, auto_promote=auto_promote,
+                        registry_dir=registry_dir, rules=rules)

@@ -1,4 +1,4 @@
-"""``aivj registry list|show|promote|rollback|verify|prune``: inspect and steer the model registry.
+"""``aivj registry list|add|show|promote|rollback|verify|prune``: inspect and steer the model registry.
 
 The folder is ``--dir``, else ``$AIVJ_REGISTRY``, else ``models/`` at the project root.
 """
@@ -18,6 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="registry folder (default: $AIVJ_REGISTRY or models/)")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="all versions, champion marked")
+    add = sub.add_parser("add", help="register a finished train.py run folder as a candidate")
+    add.add_argument("run_dir")
+    add.add_argument("--data-dir", default=None, help="the dataset it was trained on (recorded with its hash)")
+    add.add_argument("--no-promote", action="store_true", help="keep it as a candidate even if the rule holds")
     show = sub.add_parser("show", help="metadata and metrics of a version (default: the champion)")
     show.add_argument("version", nargs="?")
     promote = sub.add_parser("promote", help="make VERSION the champion if the promotion rule holds")
@@ -81,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "list":
             return _list(reg)
+        if args.cmd == "add":
+            from aivj.registry.api import register_run_folder
+
+            version, promoted, reason = register_run_folder(args.run_dir, reg.root, args.data_dir, not args.no_promote)
+            print(f"{version}: {'champion' if promoted else 'candidate'} ({reason})")
+            return 0
         if args.cmd == "show":
             version = args.version or reg.champion()
             if version is None:

@@ -9,7 +9,6 @@ import pyarrow.parquet as pq
 import torch
 
 from datamodules.pairs import PairSplit, PresetTable
-from datamodules.schema import PASS_THRESHOLD
 
 
 def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
@@ -33,14 +32,18 @@ def predict(model, split: PairSplit, batch_size: int = 4096) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def pairwise_accuracy(pred: np.ndarray, true: np.ndarray, min_gap: float = 0.25, max_pairs: int = 200_000, seed: int = 0) -> float:
-    rng = np.random.default_rng(seed)
-    i, j = rng.integers(0, len(true), size=(2, max_pairs))
-    keep = np.abs(true[i] - true[j]) >= min_gap
-    return float(np.mean(np.sign(pred[i] - pred[j])[keep] == np.sign(true[i] - true[j])[keep]))
+def pairwise_accuracy(pred: np.ndarray, true: np.ndarray) -> float:
+    """The training metric itself (coupling.metrics), so the tier and the logs cannot disagree."""
+    from coupling.metrics import PairwiseAccuracy
+
+    metric = PairwiseAccuracy()
+    metric.update(torch.from_numpy(pred), torch.from_numpy(true))
+    return float(metric.compute())
 
 
 def golden_pass_rate(pred: np.ndarray, true: np.ndarray) -> float:
-    positive = true >= 4.0
-    passed = np.where(positive, pred >= PASS_THRESHOLD, pred < PASS_THRESHOLD)
-    return float(passed.mean())
+    from coupling.metrics import GoldenPassRate
+
+    metric = GoldenPassRate()
+    metric.update(torch.from_numpy(pred), torch.from_numpy(true))
+    return float(metric.compute())

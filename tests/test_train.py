@@ -24,6 +24,20 @@ def test_fast_dev_run_cpu(tiny_train_cfg):
     assert saved["metrics"]["test_seen/mae"] == pytest.approx(metrics["test_seen/mae"])
 
 
+@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "conf" / "model").glob("*.yaml")))
+def test_every_model_config_runs_fast_dev_run(model, tiny_train_cfg, tmp_path):
+    from tests.conftest import TINY_DATA, compose_config
+
+    cfg = compose_config(
+        "train",
+        ["data=synthetic", f"model={model}", f"paths.data_dir={tiny_train_cfg.paths.data_dir}", *TINY_DATA,
+         "++trainer.fast_dev_run=true", "callbacks.rich_progress_bar=null", "registry.enabled=false"],
+        tmp_path,
+    )
+    metrics = train(cfg)
+    assert metrics["test_unseen/mae"] is not None and metrics["test_unseen/mae"] >= 0
+
+
 def test_train_writes_checkpoint_events_and_metrics(tiny_train_cfg):
     metrics = train(tiny_train_cfg)
     run = Path(tiny_train_cfg.paths.output_dir)

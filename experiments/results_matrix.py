@@ -96,7 +96,14 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=None, help="override experiment=full's max_epochs")
     ap.add_argument("--table", default=str(OUT / "table.md"))
+    ap.add_argument("--collect-only", action="store_true", help="tabulate the finished runs of every row, run nothing")
     args = ap.parse_args()
+    if args.collect_only:
+        results = {row: [json.loads(p.read_text())["metrics"] for p in sorted((OUT / row).glob("seed*/metrics.json"))]
+                   for row in args.rows}
+        seeds = sorted({int(p.parent.name[4:]) for p in OUT.glob("*/seed*/metrics.json")})
+        write_table(results, seeds, args.epochs, Path(args.table))
+        return
     jobs = [(row, seed) for row in args.rows for seed in (args.seeds[:1] if row in args.one_seed else args.seeds)]
     with ThreadPoolExecutor(args.parallel) as pool:
         done = list(pool.map(lambda j: run_one(*j, args.epochs), jobs))

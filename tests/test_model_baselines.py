@@ -17,7 +17,9 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def _model(name: str):
-    return instantiate(OmegaConf.load(CONF / "model" / f"{name}.yaml"))
+    cfg = OmegaConf.load(CONF / "model" / f"{name}.yaml")
+    # a model file in the global package (gbdt: it also sets trainer options) nests itself under `model`
+    return instantiate(cfg.model if "model" in cfg else cfg)
 
 
 def _trainer(tmp_path, epochs: int, **kw) -> L.Trainer:

@@ -97,7 +97,7 @@ def collect_predictions(model: Any, datamodule: Any, splits: list[str]) -> dict[
     model.eval()
     with torch.no_grad():
         for split in splits:
-            for batch in datamodule._eval_loader(split):
+            for batch in datamodule.eval_loader(split):
                 pred.append(model(batch)["score"].float().cpu().numpy())
                 true.append(batch["score"].numpy())
                 names += [split] * len(batch["score"])

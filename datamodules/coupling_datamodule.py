@@ -79,15 +79,16 @@ class CouplingDataModule(L.LightningDataModule):
         return self._loader(train, batch_sampler=self.train_sampler)
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [self._eval_loader(s) for s in self.val_split_names]
+        return [self.eval_loader(s) for s in self.val_split_names]
 
     def test_dataloader(self) -> list[DataLoader]:
-        return [self._eval_loader(s) for s in self.test_split_names]
+        return [self.eval_loader(s) for s in self.test_split_names]
 
     def predict_dataloader(self) -> DataLoader:
-        return self._eval_loader("test_unseen")
+        return self.eval_loader("test_unseen")
 
-    def _eval_loader(self, split: str) -> DataLoader:
+    def eval_loader(self, split: str) -> DataLoader:
+        """Sequential batches of one split (any of them: reports and tools use it too)."""
         data = self.splits[split]
         batches = [list(range(i, min(i + self.hparams.eval_batch_size, len(data)))) for i in range(0, len(data), self.hparams.eval_batch_size)]
         return self._loader(data, batch_sampler=batches)

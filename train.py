@@ -50,7 +50,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     run_dir = cfg.paths.output_dir
     save_metrics(run_dir, metrics, best_checkpoint=best_ckpt or None, epochs=trainer.current_epoch)
-    log_hparams_view(loggers, cfg, metrics)
+    log_hparams_view(loggers, cfg, metrics, model)
     if best_ckpt and cfg.get("registry") and cfg.registry.get("enabled"):
         report_and_register(cfg, model, datamodule, metrics, best_ckpt)
     log.info(f"run folder: {run_dir}")

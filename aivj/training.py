@@ -64,15 +64,18 @@ def save_metrics(run_dir: Path, metrics: dict[str, float], **extra: Any) -> Path
     return path
 
 
-def log_hparams_view(loggers: list[Any], cfg: DictConfig, metrics: dict[str, float]) -> None:
-    """TensorBoard's hparams tab needs the hyperparameters and the final metrics in one call."""
+def log_hparams_view(loggers: list[Any], cfg: DictConfig, metrics: dict[str, float], model: Any = None) -> None:
+    """One hparams session per run, written once the final metrics exist (TensorBoard's HPARAMS tab)."""
     flat = _flatten(OmegaConf.to_container(cfg.model, resolve=True), "model")
+    if hasattr(model, "hparams_flat"):
+        flat.update({f"model/{k}": v for k, v in model.hparams_flat().items()})
     flat.update(_flatten(OmegaConf.to_container(cfg.data, resolve=True), "data"))
     flat.update({"seed": cfg.get("seed"), "max_epochs": cfg.trainer.get("max_epochs")})
     params = {k: v for k, v in flat.items() if isinstance(v, (int, float, str, bool))}
     finite = {f"hparams/{k}": v for k, v in metrics.items() if v is not None}
     for lg in loggers:
         lg.log_hyperparams(params, finite) if _is_tensorboard(lg) else lg.log_hyperparams(params)
+        lg.finalize("success")  # the trainer already finalized its loggers: flush what came after
 
 
 def _is_tensorboard(lg: Any) -> bool:

@@ -19,8 +19,6 @@ from torchmetrics import MeanAbsoluteError, MetricCollection
 from coupling.attention_images import log_attention_images
 from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
 
-HPARAM_METRICS = ("val/loss", "val/pairwise_acc", "val/spearman", "golden/pass_rate",
-                  "test_seen/pairwise_acc", "test_unseen/pairwise_acc", "test_golden/pass_rate")
 
 
 def _ranking_metrics(golden: bool) -> MetricCollection:
@@ -143,12 +141,3 @@ class CouplingLitModule(L.LightningModule):
             flat.update(_flat_config("scheduler", self.scheduler_factory))
         flat["params"] = sum(p.numel() for p in self.parameters())
         return flat
-
-    def on_fit_start(self) -> None:
-        # One hparams session per run with the metric tags the hparams view should show; the values
-        # shown are the last logged ones. (Set the TensorBoard logger's default_hp_metric to false.)
-        for logger in self.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.log_hyperparams(self.hparams_flat(), metrics={k: float("nan") for k in HPARAM_METRICS})
-            else:
-                logger.log_hyperparams(self.hparams_flat())

@@ -55,12 +55,14 @@ def test_tensorboard_shows_sampler_composition_and_hparams(tiny_train_cfg):
     with open_dict(tiny_train_cfg):
         tiny_train_cfg.trainer.log_every_n_steps = 1
     train(tiny_train_cfg)
-    scalars, plugins = set(), set()
+    scalars, plugins, sessions = set(), set(), 0
     for events in (Path(tiny_train_cfg.paths.output_dir) / "tensorboard").rglob("events.out.tfevents.*"):
         acc = EventAccumulator(str(events)).Reload()
         scalars |= set(acc.Tags()["scalars"])
         try:
-            plugins |= set(acc.PluginTagToContent("hparams"))
+            content = acc.PluginTagToContent("hparams")
+            plugins |= set(content)
+            sessions += "_hparams_/session_start_info" in content
         except KeyError:  # this events file holds no hparams summary
             pass
         if "sampler/elite_per_batch" in acc.Tags()["scalars"]:
@@ -68,6 +70,7 @@ def test_tensorboard_shows_sampler_composition_and_hparams(tiny_train_cfg):
             assert values and set(values) == {4.0}
     assert {"sampler/elite_per_batch", "sampler/elite_exposure_mean", "val/pairwise_acc"} <= scalars
     assert "_hparams_/session_start_info" in plugins
+    assert sessions == 1  # one HPARAMS row per run, with the final metrics
 
 
 def test_resume_from_checkpoint_continues_epoch_count(tiny_train_cfg, tmp_path):

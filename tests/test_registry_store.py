@@ -32,6 +32,7 @@ def make_run(tmp_path, name, metrics, with_histogram=True):
 def registry_dir(tmp_path, monkeypatch):
     d = tmp_path / "models"
     monkeypatch.setenv("AIVJ_REGISTRY", str(d))
+    monkeypatch.setenv("AIVJ_SHIPPED_DIR", "")  # hermetic: the project's shipped champion stays out of it
     return d
 
 

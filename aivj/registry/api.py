@@ -1,8 +1,11 @@
 """``register_run``: add a finished run to the registry and promote it when the rule holds.
 
 Called by train.py after fit/test with the best checkpoint and the run's final metrics. The data
-hash is a sha256 over the dataset folder's files (relative path + content); the code version is
-``git describe --always --dirty --tags`` of the project, else the package version.
+hash is a sha256 over the dataset folder's files (relative path + content, derived ``regression/``
+tiers left out); it is the version's data fingerprint: a candidate is compared only with the champion
+of its own fingerprint, and moves the default champion only when that one shares its fingerprint or
+there is none (a smoke run on synthetic data never displaces a real-data champion; docs/registry.md).
+The code version is ``git describe --always --dirty --tags`` of the project, else the package version.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from aivj.registry.rules import PromotionRules, decide_promotion, lookup
-from aivj.registry.store import Registry, RegistryError, project_root
+from aivj.registry.store import Registry, RegistryError, project_root, read_json
 
 REPORT_FILES = ("report.md", "report.html", "report_plots")
 DEFAULT_MODEL_CLASS = "coupling.module.CouplingLitModule"
@@ -24,7 +27,9 @@ def data_hash(data_dir) -> str:
     if not data_dir or not Path(data_dir).exists():
         return "unknown"
     root, h = Path(data_dir), hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    derived = root / "regression"  # tiers written into the dataset folder by training itself
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+                       and not p.is_relative_to(derived)):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -89,7 +94,7 @@ def _reference_for(run_dir: Path, ckpt_path: Path) -> dict | None:
     try:
         import torch
 
-        epoch = str(torch.load(ckpt_path, map_location="cpu", weights_only=False).get("epoch"))
+        epoch = str(torch.load(ckpt_path, map_location="cpu", weights_only=True).get("epoch"))
     except Exception:
         pass
     key = epoch if epoch in by_epoch else max(by_epoch, key=int)
@@ -112,17 +117,27 @@ def register_run(run_dir, ckpt_path, cfg, metrics, data_dir, auto_promote: bool 
              "config.yaml": _config_yaml(cfg)}
     if reference is not None:
         files["reference_hist.json"] = json.dumps(reference, indent=2) + "\n"
-    meta = {"run_dir": str(run_dir), "data_dir": str(data_dir) if data_dir else None, "data_hash": data_hash(data_dir),
+    fingerprint = data_hash(data_dir)
+    meta = {"run_dir": str(run_dir), "data_dir": str(data_dir) if data_dir else None, "data_hash": fingerprint,
+            "data_fingerprint": fingerprint,
             "code_version": code_version(), "model_class": _model_class(cfg), "source_checkpoint": str(ckpt_path),
             "val_metric": lookup(metrics, rules.val_metric), "golden_pass_rate": lookup(metrics, rules.golden_metric)}
     copies = {f"report/{name}": run_dir / name for name in REPORT_FILES if (run_dir / name).exists()}
     version = reg.add_version(ckpt_path, files, meta, copies)
-    champion = reg.champion()
+    champion = reg.champion_for(fingerprint)
     promote, reason = decide_promotion(metrics, reg.metrics(champion) if champion else None, rules)
+    if champion is None:
+        reason += f" (first champion of data fingerprint {fingerprint})"
     if promote and auto_promote:
-        reg.set_champion(version, reason)
+        reg.set_champion(version, reason, default=moves_default(reg, fingerprint))
         return version, True, reason
     return version, False, reason if not promote else f"rule holds ({reason}) but auto_promote is off"
+
+
+def moves_default(reg: Registry, fingerprint: str) -> bool:
+    """A promotion moves the default champion only within its data fingerprint, or when there is none."""
+    current = reg.default_champion()
+    return current is None or reg.fingerprint(current) == fingerprint
 
 
 def register_run_folder(run_dir, registry_dir=None, data_dir=None, auto_promote: bool = True,
@@ -137,7 +152,7 @@ def register_run_folder(run_dir, registry_dir=None, data_dir=None, auto_promote:
     saved_path = run_dir / "metrics.json"
     if not saved_path.exists():
         raise RegistryError(f"{run_dir}: no metrics.json (not a finished train.py run folder)")
-    saved = json.loads(saved_path.read_text())
+    saved = read_json(saved_path, "run metrics")
     ckpt = saved.get("best_checkpoint")
     if not ckpt or not Path(ckpt).exists():
         raise RegistryError(f"{saved_path}: best_checkpoint {ckpt!r} does not exist")

@@ -1,6 +1,7 @@
-"""``aivj registry list|add|show|promote|rollback|verify|prune``: inspect and steer the model registry.
+"""``aivj registry list|add|show|promote|rollback|verify|prune|ship``: inspect and steer the model registry.
 
-The folder is ``--dir``, else ``$AIVJ_REGISTRY``, else ``models/`` at the project root.
+The folder is ``--dir``, else ``$AIVJ_REGISTRY``, else ``$AIVJ_HOME/registry`` (default ``var/registry``).
+The shipped champion in ``models/`` is listed and usable read-only; ``ship`` is the only writer there.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import json
 import sys
 
 from aivj.registry.rules import PromotionRules, decide_promotion, lookup
-from aivj.registry.store import Registry, RegistryError
+from aivj.registry.store import Registry, RegistryError, fingerprint_of
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aivj registry", description=__doc__.splitlines()[0])
-    p.add_argument("--dir", default=None, help="registry folder (default: $AIVJ_REGISTRY or models/)")
+    p.add_argument("--dir", default=None, help="registry folder (default: $AIVJ_REGISTRY, else $AIVJ_HOME/registry)")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="all versions, champion marked")
     add = sub.add_parser("add", help="register a finished train.py run folder as a candidate")
@@ -34,21 +35,30 @@ def _parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", help="delete all but the best K versions (by validation metric) and the champion")
     prune.add_argument("--keep", type=int, default=5)
     prune.add_argument("--dry-run", action="store_true")
+    ship = sub.add_parser("ship", help="copy VERSION into models/ as the shipped champion (for a fresh clone)")
+    ship.add_argument("version")
     return p
 
 
 def _list(reg: Registry) -> int:
-    champion = reg.champion()
+    """* = the default champion; ``where``: shipped (models/, read-only) or here; fp-champion: of its data fingerprint."""
+    champion, shipped_champion = reg.champion(), reg.shipped_champion()
     versions = reg.versions()
-    if not versions:
+    shipped = [v for v in reg.shipped_versions() if v not in versions]
+    if not versions and not shipped:
         print(f"{reg.root}: no versions")
         return 0
-    print(f"{'':2}{'version':<18} {'val_metric':>10} {'golden':>8}  code_version")
-    for v in versions:
+    default = champion or shipped_champion
+    print(f"{'':2}{'version':<18} {'val_metric':>10} {'golden':>8}  {'where':<7} {'data fingerprint':<20} {'fp-champion':<11} "
+          "code_version")
+    for v in versions + shipped:
         meta = reg.meta(v)
+        fp = fingerprint_of(meta)
         val, golden = meta.get("val_metric"), meta.get("golden_pass_rate")
         fmt = lambda x: f"{x:.4f}" if isinstance(x, (int, float)) else "-"  # noqa: E731
-        print(f"{'*' if v == champion else ' ':2}{v:<18} {fmt(val):>10} {fmt(golden):>8}  {meta.get('code_version', '-')}")
+        print(f"{'*' if v == default else ' ':2}{v:<18} {fmt(val):>10} {fmt(golden):>8}  "
+              f"{'shipped' if v in shipped else 'here':<7} {fp[:20]:<20} {'yes' if reg.champion_for(fp) == v else '':<11} "
+              f"{meta.get('code_version', '-')}")
     return 0
 
 
@@ -58,6 +68,14 @@ def _previous_champion(reg: Registry) -> str:
         if row.get("champion") == current and row.get("previous") and row["previous"] in reg.versions():
             return row["previous"]
     raise RegistryError(f"{reg.root}: no previous champion to roll back to")
+
+
+def _require_sound(reg: Registry, version: str) -> None:
+    from aivj.registry.ship import checkpoint_problem
+
+    problem = checkpoint_problem(reg, version)
+    if problem:
+        raise RegistryError(f"not made champion: {problem}")
 
 
 def _prune(reg: Registry, keep: int, dry_run: bool) -> int:
@@ -83,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     reg = Registry(args.dir)
     try:
+        # Reading a registry that is not there is an error; add may create the default one.
+        reg.check_root(must_exist=args.cmd not in ("add",) and (args.dir is not None or reg.root.exists()))
         if args.cmd == "list":
             return _list(reg)
         if args.cmd == "add":
@@ -92,23 +112,37 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{version}: {'champion' if promoted else 'candidate'} ({reason})")
             return 0
         if args.cmd == "show":
-            version = args.version or reg.champion()
+            version = args.version or reg.default_champion()
             if version is None:
                 raise RegistryError(f"{reg.root}: no champion; name a version")
             print(json.dumps({"meta": reg.meta(version), "metrics": reg.metrics(version),
-                              "champion": version == reg.champion()}, indent=2, sort_keys=True))
+                              "champion": version == reg.default_champion(),
+                              "shipped": version not in reg.versions()}, indent=2, sort_keys=True))
             return 0
         if args.cmd == "promote":
-            champion = reg.champion()
-            ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None)
+            _require_sound(reg, args.version)
+            try:
+                champion = reg.champion_for(reg.fingerprint(args.version))
+                ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None)
+            except RegistryError as exc:
+                if not args.force:
+                    raise
+                ok, reason = False, f"the rule could not run: {exc}"  # --force repairs a broken pointer
             if not ok and not args.force:
                 print(f"not promoted: {reason} (use --force to override)", file=sys.stderr)
                 return 1
             reg.set_champion(args.version, reason if ok else f"forced: {reason}")
             print(f"champion: {args.version} ({reason})")
             return 0
+        if args.cmd == "ship":
+            from aivj.registry.ship import ship
+
+            where = ship(args.version, reg)
+            print(f"shipped: {args.version} -> {where} (commit models/ to ship it with the source)")
+            return 0
         if args.cmd == "rollback":
             target = args.version or _previous_champion(reg)
+            _require_sound(reg, target)
             reg.set_champion(target, "rollback")
             print(f"champion: {target} (rollback)")
             return 0

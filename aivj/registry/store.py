@@ -1,7 +1,13 @@
-"""The registry folder: versions, index files, and the champion pointer (no server, no torch import).
+"""The registry folder: versions, index files, and the champion pointers (no server, no torch import).
 
-    models/
-      champion                 one line: the champion's version (replaced atomically, fsync'd)
+Where (docs/registry.md): runs register into ``$AIVJ_REGISTRY``, else ``$AIVJ_HOME/registry``, else
+``<project>/var/registry`` (gitignored). The tracked ``models/`` folder (``$AIVJ_SHIPPED_DIR``) holds
+the shipped champion: read-only to runs, searched after the writable folder, written only by
+``aivj registry ship``.
+
+    var/registry/
+      champion                 one line: the default champion (replaced atomically, fsync'd)
+      champions/<fingerprint>  one line: the champion among versions trained on that data fingerprint
       champion_history.jsonl   one line per champion change (rollback reads it)
       registry.json            index of all versions (rebuilt from the folders; derived data)
       versions.csv             the same as a table
@@ -17,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
-import hashlib
 import io
 import json
 import os
@@ -27,59 +32,37 @@ import tempfile
 import time
 from pathlib import Path
 
-VERSION_RE = re.compile(r"^v\d+_[0-9a-f]{4}$")
+from aivj.registry.files import (  # noqa: F401  (re-exported: callers import these from store)
+    VERSION_RE, RegistryError, _fsync_dir, default_registry_dir, fingerprint_of, project_root, read_json, read_pointer,
+    sha256_file, shipped_dir, state_root, write_text_atomic,
+)
 POINTER, HISTORY, INDEX, TABLE, LOCK = "champion", "champion_history.jsonl", "registry.json", "versions.csv", ".lock"
-CSV_COLUMNS = ["version", "created", "champion", "val_metric", "golden_pass_rate", "data_hash", "code_version", "run_dir"]
-
-
-class RegistryError(RuntimeError):
-    pass
-
-
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def default_registry_dir() -> Path:
-    env = os.environ.get("AIVJ_REGISTRY")
-    return Path(env) if env else project_root() / "models"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+CHAMPIONS = "champions"  # one pointer per data fingerprint
+_SHIPPED = object()
+CSV_COLUMNS = ["version", "created", "champion", "val_metric", "golden_pass_rate", "data_hash", "data_fingerprint",
+               "code_version", "run_dir"]
 
 
 class Registry:
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    """``root``: the writable folder; ``shipped``: the read-only folder searched after it (None: none)."""
+
+    def __init__(self, root: str | os.PathLike | None = None, shipped=_SHIPPED) -> None:
         self.root = Path(root) if root else default_registry_dir()
+        shipped = shipped_dir() if shipped is _SHIPPED else shipped
+        self.shipped = Path(shipped) if shipped else None
+        if self.shipped is not None and self.root.resolve() == self.shipped.resolve():
+            self.shipped = None  # reading the shipped folder itself (aivj registry --dir models)
+
+    def check_root(self, must_exist: bool = True) -> None:
+        """A --dir that is a file, or (for reading) missing, is an error rather than an empty registry."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RegistryError(f"{self.root}: not a folder (a registry is a folder of versions)")
+        if must_exist and not self.root.is_dir():
+            raise RegistryError(f"{self.root}: no such registry folder")
+
+    def is_shipped_folder(self) -> bool:
+        ship = shipped_dir()
+        return ship is not None and self.root.resolve() == ship.resolve()
 
     # ----- reading -------------------------------------------------------------------------
     def versions(self) -> list[str]:
@@ -87,37 +70,53 @@ class Registry:
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and VERSION_RE.match(p.name))
 
+    def shipped_versions(self) -> list[str]:
+        return Registry(self.shipped, shipped=None).versions() if self.shipped else []
+
     def path(self, version: str) -> Path:
-        folder = self.root / version
-        if not VERSION_RE.match(version) or not folder.is_dir():
-            raise RegistryError(f"{self.root}: no version {version!r} (have: {', '.join(self.versions()) or 'none'})")
-        return folder
+        if VERSION_RE.match(str(version)):
+            for base in (self.root, self.shipped):
+                if base is not None and (base / version).is_dir():
+                    return base / version
+        have = sorted(set(self.versions()) | set(self.shipped_versions()))
+        raise RegistryError(f"{self.root}: no version {version!r} (have: {', '.join(have) or 'none'})")
 
     def meta(self, version: str) -> dict:
-        path = self.path(version) / "meta.json"
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RegistryError(f"{path}: unreadable version metadata ({exc})") from exc
+        return read_json(self.path(version) / "meta.json", "version metadata")
 
     def metrics(self, version: str) -> dict:
-        return json.loads((self.path(version) / "metrics.json").read_text())
+        return read_json(self.path(version) / "metrics.json", "metrics")
+
+    def fingerprint(self, version: str) -> str:
+        return fingerprint_of(self.meta(version))
 
     def checkpoint(self, version: str) -> Path:
         return self.path(version) / "model.ckpt"
 
     def reference_histogram(self, version: str) -> dict | None:
         path = self.path(version) / "reference_hist.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_json(path, "reference histogram") if path.exists() else None
 
     def champion(self) -> str | None:
-        pointer = self.root / POINTER
-        if not pointer.exists():
-            return None
-        version = pointer.read_text().strip()
-        if not VERSION_RE.match(version) or not (self.root / version).is_dir():
-            raise RegistryError(f"{pointer}: points to {version!r}, which is not a version in {self.root}")
-        return version
+        """The writable folder's default champion (None when it has none)."""
+        return read_pointer(self.root / POINTER, self.root)
+
+    def shipped_champion(self) -> str | None:
+        return read_pointer(self.shipped / POINTER, self.shipped) if self.shipped else None
+
+    def default_champion(self) -> str | None:
+        """What export uses without --model: the writable champion, else the shipped one."""
+        return self.champion() or self.shipped_champion()
+
+    def champion_for(self, fingerprint: str) -> str | None:
+        """The champion a candidate trained on ``fingerprint`` is compared with (None: it competes with nobody)."""
+        version = read_pointer(self.root / CHAMPIONS / fingerprint, self.root) if _safe_name(fingerprint) else None
+        if version:
+            return version
+        for candidate in (self.champion(), self.shipped_champion()):
+            if candidate and self.fingerprint(candidate) == fingerprint:
+                return candidate
+        return None
 
     def history(self) -> list[dict]:
         path = self.root / HISTORY
@@ -145,6 +144,8 @@ class Registry:
 
         Returns the new version name; meta.json records the sha256 of everything inside.
         """
+        self.refuse_shipped()
+        self.check_root(must_exist=False)
         ckpt_path = Path(ckpt_path)
         if not ckpt_path.is_file():
             raise RegistryError(f"{ckpt_path}: checkpoint not found")
@@ -178,16 +179,30 @@ class Registry:
             self.rebuild_index()
         return version
 
-    def set_champion(self, version: str, reason: str) -> None:
-        self.path(version)  # must exist
+    def refuse_shipped(self) -> None:
+        if self.is_shipped_folder():
+            raise RegistryError(f"{self.root}: the shipped-champion folder is read-only to runs; register into "
+                                f"$AIVJ_HOME/registry and use `aivj registry ship VERSION` (docs/registry.md)")
+
+    def set_champion(self, version: str, reason: str, default: bool = True) -> None:
+        """Point this version's fingerprint at it, and (``default``) the default pointer too."""
+        self.refuse_shipped()
+        if not (self.root / str(version)).is_dir():
+            self.path(version)  # raises "no version"
+            raise RegistryError(f"{version} is in the shipped folder {self.shipped}, not in {self.root}: "
+                                f"only versions of the writable registry can be promoted")
+        fingerprint = self.fingerprint(version)
         with self.lock():
             previous = None
             with contextlib.suppress(RegistryError):
                 previous = self.champion()
-            write_text_atomic(self.root / POINTER, version + "\n")
+            if _safe_name(fingerprint):
+                write_text_atomic(self.root / CHAMPIONS / fingerprint, version + "\n")
+            if default:
+                write_text_atomic(self.root / POINTER, version + "\n")
             with open(self.root / HISTORY, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps({"time": round(time.time(), 3), "champion": version, "previous": previous,
-                                     "reason": reason}) + "\n")
+                                     "fingerprint": fingerprint, "default": default, "reason": reason}) + "\n")
             self.rebuild_index()
 
     def remove(self, version: str) -> None:
@@ -209,7 +224,8 @@ class Registry:
                 continue
             rows.append({"version": version, "created": meta.get("created"), "champion": version == champion,
                          "val_metric": meta.get("val_metric"), "golden_pass_rate": meta.get("golden_pass_rate"),
-                         "data_hash": meta.get("data_hash"), "code_version": meta.get("code_version"),
+                         "data_hash": meta.get("data_hash"), "data_fingerprint": fingerprint_of(meta),
+                         "code_version": meta.get("code_version"),
                          "run_dir": meta.get("run_dir")})
         index = {"format": "aivj-registry.v1", "champion": champion, "versions": rows}
         write_text_atomic(self.root / INDEX, json.dumps(index, indent=2, sort_keys=True) + "\n")
@@ -234,9 +250,13 @@ class Registry:
                 problems.append(str(exc))
                 continue
             for name, digest in recorded.items():
-                path = self.root / v / name
+                path = self.path(v) / name
                 if not path.exists():
                     problems.append(f"{path}: missing")
                 elif sha256_file(path) != digest:
                     problems.append(f"{path}: sha256 differs from meta.json")
         return problems
+
+
+def _safe_name(fingerprint: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", fingerprint or "")) and fingerprint not in (".", "..")

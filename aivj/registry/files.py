@@ -1,0 +1,109 @@
+"""Where the registry lives, and the small file helpers it reads and writes with (no torch import).
+
+``state_root()``: $AIVJ_HOME, else ``<project>/var`` (gitignored). ``default_registry_dir()``:
+$AIVJ_REGISTRY, else ``state_root()/registry``. ``shipped_dir()``: $AIVJ_SHIPPED_DIR, else the tracked
+``models/`` folder that holds the shipped champion. Garbage in a pointer or a JSON file is a
+one-line ``RegistryError`` naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+VERSION_RE = re.compile(r"^v\d+_[0-9a-f]{4}$")
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def state_root() -> Path:
+    """Where runs write state that must stay out of git: $AIVJ_HOME, else <project>/var."""
+    env = os.environ.get("AIVJ_HOME")
+    return Path(env) if env else project_root() / "var"
+
+
+def default_registry_dir() -> Path:
+    env = os.environ.get("AIVJ_REGISTRY")
+    return Path(env) if env else state_root() / "registry"
+
+
+def shipped_dir() -> Path | None:
+    """The tracked folder with the shipped champion ($AIVJ_SHIPPED_DIR; empty string = none)."""
+    env = os.environ.get("AIVJ_SHIPPED_DIR")
+    if env is not None:
+        return Path(env) if env.strip() else None
+    return project_root() / "models"
+
+
+def read_pointer(pointer: Path, root: Path) -> str | None:
+    """The version a pointer file names (None when absent); one-line RegistryError when it is garbage."""
+    if not pointer.exists():
+        return None
+    try:
+        version = pointer.read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"{pointer}: unreadable champion pointer ({type(exc).__name__}); "
+                            f"repair with `aivj registry promote VERSION --force` or delete the file") from None
+    if not VERSION_RE.match(version) or not (root / version).is_dir():
+        shown = version if len(version) <= 40 and version.isprintable() else version[:40].encode("unicode_escape").decode()
+        raise RegistryError(f"{pointer}: points to {shown!r}, which is not a version in {root}")
+    return version
+
+
+def read_json(path: Path, what: str) -> dict:
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"{path}: missing {what}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegistryError(f"{path}: unreadable {what} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path}: {what} is not a JSON object")
+    return doc
+
+
+def fingerprint_of(meta: dict) -> str:
+    """The data fingerprint a version was trained on (older versions: their data_hash)."""
+    return str(meta.get("data_fingerprint") or meta.get("data_hash") or "unknown")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)

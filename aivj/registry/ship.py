@@ -1,0 +1,77 @@
+"""Ship a version: copy it into the tracked ``models/`` folder as the champion a fresh clone gets.
+
+Only ``aivj registry ship VERSION`` writes there. The copy is built under a temporary name, checked
+against the sha256 sums recorded at registration, renamed into place, and only then is the shipped
+pointer switched (temp + ``os.replace``). The previously shipped version is moved into the writable
+registry (unless it is already there) so it can still be rolled back to, then removed from
+``models/``: the tracked folder holds one version.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from aivj.registry.store import POINTER, Registry, RegistryError, sha256_file, shipped_dir, write_text_atomic
+
+
+def checkpoint_problem(reg: Registry, version: str) -> str:
+    """Empty when the version's checkpoint matches its recorded sha256 and is a complete archive."""
+    ckpt = reg.checkpoint(version)
+    recorded = reg.meta(version).get("files", {}).get("model.ckpt")
+    if not ckpt.is_file():
+        return f"{ckpt}: missing"
+    if not recorded:
+        return f"{ckpt.parent / 'meta.json'}: no sha256 recorded for model.ckpt"
+    if sha256_file(ckpt) != recorded:
+        return f"{ckpt}: sha256 differs from the one recorded at registration (truncated or replaced)"
+    with open(ckpt, "rb") as fh:
+        is_zip = fh.read(2) == b"PK"
+    if is_zip:  # torch.save's format: a truncated one has no central directory
+        try:
+            with zipfile.ZipFile(ckpt) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"{ckpt}: not a complete checkpoint archive ({exc})"
+        if bad:
+            return f"{ckpt}: member {bad} fails its CRC"
+    return ""
+
+
+def ship(version: str, reg: Registry | None = None, target: Path | None = None) -> Path:
+    """Copy ``version`` from ``reg`` into ``target`` (default: models/) and make it the shipped champion."""
+    reg = reg or Registry()
+    target = Path(target) if target else shipped_dir()
+    if target is None:
+        raise RegistryError("AIVJ_SHIPPED_DIR is empty: no shipped folder to ship into")
+    problem = checkpoint_problem(reg, version)
+    if problem:
+        raise RegistryError(f"not shipped: {problem}")
+    source = reg.path(version)
+    shipped = Registry(target, shipped=None)
+    target.mkdir(parents=True, exist_ok=True)
+    with shipped.lock():
+        previous = shipped.champion() if (target / POINTER).exists() else None
+        if source.resolve() != (target / version).resolve() and not (target / version).is_dir():
+            tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target))
+            try:
+                shutil.copytree(source, tmp / version)
+                if checkpoint_problem(Registry(tmp, shipped=None), version):
+                    raise RegistryError(f"{tmp / version}: the copy does not match {source}")
+                (tmp / version).replace(target / version)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        write_text_atomic(target / POINTER, version + "\n")
+    if previous and previous != version:
+        if reg.root.resolve() != target.resolve() and not (reg.root / previous).exists():
+            reg.root.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(target / previous, reg.root / f".incoming-{previous}")
+            (reg.root / f".incoming-{previous}").replace(reg.root / previous)
+            reg.rebuild_index()
+        trash = target / f".trash-{previous}"
+        (target / previous).replace(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    shipped.rebuild_index()
+    return target / version

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.compute as pc
 from torch.utils.data import DataLoader
 
-from datamodules.pairs import PairSplit, PresetTable, load_splits, take_batch
+from datamodules.pairs import PairSplit, PresetTable, load_splits, restrict_to_collections, take_batch
 from datamodules.sampler import EliteDataPrioritySampler
 from datamodules.tiers import materialize_tiers, tiers_are_current
 
@@ -33,6 +33,8 @@ class CouplingDataModule(L.LightningDataModule):
         persistent_workers: bool = False,
         min_score_bin: int | None = None,
         seed: int = 0,
+        train_collections: list[str] | None = None,
+        test_collections: list[str] | None = None,
     ) -> None:
         super().__init__()
         if data_dir is None and generator is None:
@@ -64,6 +66,12 @@ class CouplingDataModule(L.LightningDataModule):
         bin_filter = pc.field("score_bin") >= self.hparams.min_score_bin if self.hparams.min_score_bin is not None else None
         names = ["train", *self.val_split_names, *self.test_split_names]
         self.splits = load_splits(self.data_dir, self.presets, list(dict.fromkeys(names)), bin_filter)
+        # Cross-corpus runs: train on some collections, test on others (presets' `source` column).
+        for allowed, split_names in ((self.hparams.train_collections, ("train", "val")),
+                                     (self.hparams.test_collections, ("test_seen", "test_unseen"))):
+            if allowed:
+                for name in split_names:
+                    self.splits[name] = restrict_to_collections(self.splits[name], self.data_dir, list(allowed), name)
 
     def train_dataloader(self) -> DataLoader:
         train = self.splits["train"]

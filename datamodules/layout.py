@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from datamodules.schema import (
+    LAYOUT_VERSION,
     PAIRS_SCHEMA,
     PARTITIONING,
     PRESETS_SCHEMA,
@@ -100,6 +101,9 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     Rows are sorted (pack, pair) so re-running on the same input writes identical bytes.
     """
     out_dir = Path(out_dir)
+    for field in PRESETS_SCHEMA:  # columns added in later layout versions are optional for writers
+        if field.name not in presets.column_names and field.nullable:
+            presets = presets.append_column(field.name, pa.nulls(presets.num_rows, field.type))
     presets = presets.select(PRESETS_SCHEMA.names).cast(PRESETS_SCHEMA)
     presets = presets.sort_by("preset_id")
     pairs = pairs.select(PAIRS_SCHEMA.names).cast(PAIRS_SCHEMA).sort_by([("pack", "ascending"), ("pair", "ascending")])
@@ -129,7 +133,7 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
         raise
     write_parquet_atomic(pairs.filter(pc.field("is_elite")), out_dir / "elite.parquet")
     info = {
-        "layout_version": 1,
+        "layout_version": LAYOUT_VERSION,
         "presets": presets.num_rows,
         "pairs": pairs.num_rows,
         "elite": int(pc.sum(pairs["is_elite"]).as_py() or 0),

@@ -123,3 +123,17 @@ def load_splits(data_dir: Path, presets: PresetTable, splits: list[str], filter_
     }
     split = table["split"].to_numpy(zero_copy_only=False)
     return {s: PairSplit(presets, {k: v[split == s] for k, v in cols.items()}) for s in splits}
+
+
+def restrict_to_collections(split: PairSplit, data_dir: Path, collections: list[str], name: str) -> PairSplit:
+    """The pairs of ``split`` whose two presets both come from ``collections`` (presets' ``source``)."""
+    source = read_presets(data_dir).column("source").to_numpy(zero_copy_only=False)
+    known = set(source.tolist())
+    unknown = [c for c in collections if c not in known]
+    if unknown:
+        raise ValueError(f"{data_dir}/presets.parquet: no preset comes from collection(s) {unknown}; known: {sorted(map(str, known))}")
+    inside = np.isin(source, collections)
+    keep = inside[split.cols["fg_idx"]] & inside[split.cols["bg_idx"]]
+    if not keep.any():
+        raise ValueError(f"{data_dir}: split {name} has no pair with both presets from {collections}")
+    return PairSplit(split.presets, {k: v[keep] for k, v in split.cols.items()})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: presets gain category and twin_group (docs/data-layout.md)
 
 # Static .milk features (docs/features.md enumerates every dimension).
 FEATURE_DIM = 64
@@ -36,6 +36,10 @@ PRESETS_SCHEMA = pa.schema(
         pa.field("source", pa.string()),
         pa.field("collection", pa.string()),
         pa.field("style_tags", pa.list_(pa.string())),
+        # The collection's own folder theme, e.g. "Fractal/Nested Spiral" (docs/data-layout.md); null when none.
+        pa.field("category", pa.string()),
+        # preset_id of the twin group's representative: presets that behave as one (aivj/refinery/twins.py).
+        pa.field("twin_group", pa.string()),
         # Filled by the refinery; null until the preset has been rendered once.
         pa.field("render_summary", pa.list_(pa.float32(), RENDER_SUMMARY_DIM)),
         pa.field("render_layout", pa.list_(pa.float32(), RENDER_LAYOUT_DIM)),

@@ -36,7 +36,34 @@ def _histogram(score: np.ndarray) -> list[str]:
     return lines
 
 
-def write_card(path: Path, info: dict, pairs: pa.Table, res: dict, failures: list[tuple[str, str, str]], command: str) -> None:
+def _collection_lines(info: dict, pairs: pa.Table, presets: pa.Table) -> list[str]:
+    """Per-collection counts, twin groups, categories and the held-out pairs by collection cell."""
+    source = dict(zip(presets["preset_id"].to_pylist(), presets["source"].to_pylist()))
+    lines = ["| collection | .milk files | distinct | rendered ok | presets in pairs | categories |", "| --- | --- | --- | --- | --- | --- |"]
+    cats = collections.defaultdict(set)
+    for src, cat in zip(presets["source"].to_pylist(), presets["category"].to_pylist()):
+        cats[src].add(cat)
+    used = collections.Counter(source.values())
+    for name, c in info.get("collections", {}).items():
+        lines.append(f"| {name} | {c['files']} | {c['distinct']} | {c['rendered_ok']} | {used[name]} | {len(cats[name] - {None})} |")
+    t = info.get("twins", {})
+    lines += ["", f"Twin groups (aivj/refinery/twins.py): {t.get('presets_in_twin_groups')} of {t.get('presets')} rendered presets fall in "
+              f"{t.get('twin_groups')} groups of two or more (largest {t.get('largest_group')}); presets with a partner by link: identical static "
+              f"features {t.get('static')}, equal canonical text {t.get('text')}, equal renders {t.get('render')}. Held-out presets "
+              f"(whole groups, drawn per collection): {info.get('held_out_presets')}; alchemy presets dropped as twins of held-out ones: "
+              f"{info.get('alchemy_presets_dropped_as_twins', 0)}.", "",
+              "Pairs by split and by the collections of their two layers (FG x BG):", "",
+              "| split | " + " | ".join(sorted(info.get("collections", {}))) + " | mixed |", "| --- |" + " --- |" * (len(info.get("collections", {})) + 1)]
+    fg = [source.get(i) for i in pairs["fg_id"].to_pylist()]
+    bg = [source.get(i) for i in pairs["bg_id"].to_pylist()]
+    cell = collections.Counter((sp, f if f == b else "mixed") for sp, f, b in zip(pairs["split"].to_pylist(), fg, bg))
+    for sp in ("train", "val", "test_seen", "test_unseen", "golden"):
+        lines.append(f"| {sp} | " + " | ".join(str(cell[(sp, c)]) for c in sorted(info.get("collections", {})) + ["mixed"]) + " |")
+    return lines
+
+
+def write_card(path: Path, info: dict, pairs: pa.Table, presets: pa.Table, res: dict, failures: list[tuple[str, str, str]],
+               command: str) -> None:
     score = pairs["score"].to_numpy()
     splits = collections.Counter(pairs["split"].to_pylist())
     golden = pairs.filter(pa.compute.equal(pairs["split"], "golden"))
@@ -47,7 +74,7 @@ def write_card(path: Path, info: dict, pairs: pa.Table, res: dict, failures: lis
     s = info
     out = [
         "# data/default: the embedded default dataset (refinery)", "",
-        "Labels from real projectM renders of the Debian `projectm-data` presets plus alchemy pairs; see docs/refinery.md",
+        "Labels from real projectM renders of the preset collections below plus alchemy pairs; see docs/refinery.md",
         "for the renderer, descriptors and the score formula (score version "
         f"{s['score_version']}). Layout: datamodules/layout.py (`presets.parquet`, `pairs/`, `elite.parquet`, `_summary.json`).", "",
         "## Rebuild", "", "```", "apt-get install -y libprojectm-dev projectm-data   # once", command, "```", "",
@@ -55,12 +82,13 @@ def write_card(path: Path, info: dict, pairs: pa.Table, res: dict, failures: lis
         f" with renders cached; the renders themselves took {s['render_worker_seconds']:.0f} worker-seconds"
         f" (about {s['render_worker_seconds'] / 2 / 60:.0f} min of wall time for 2 workers from an empty cache). Scoring ran at {s['pairs_per_second']:.0f} pairs/s.", "",
         "## Counts", "",
-        f"- Debian preset files: {s.get('debian_files')}, distinct contents: {s['debian_distinct']}, rendered ok: {s['debian_rendered_ok']}",
-        f"- alchemy pairs generated: {s['alchemy_pairs_generated']}, kept (both layers render): {s['alchemy_pairs_kept']}",
         f"- presets in the table: {s['presets']}; pairs: {s['pairs']}; elite (score >= 4): {s['elite']}",
+        f"- alchemy pairs generated: {s['alchemy_pairs_generated']}, kept (both layers render, no held-out twin): {s['alchemy_pairs_kept']}",
         "- splits: " + ", ".join(f"{k} {splits[k]}" for k in ("train", "val", "test_seen", "test_unseen", "golden")),
-        f"- golden: {int((g >= 4).sum())} elite (score >= 4) + {int((g <= 2).sum())} clear negatives (score <= 2)",
-        f"- test_unseen: {s['unseen_presets']} presets that occur in no other split", "",
+        f"- golden: {int((g >= 4).sum())} elite (score >= 4) + {int((g <= 2).sum())} clear negatives (score <= 2), among presets held out"
+        " from every other split", "",
+    ] + _collection_lines(info, pairs, presets) + [
+        "",
         "## Failures", "",
         f"{len(failures)} presets were left out: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none") + ".",
         "`black` = brightest stored pixel below 10/255 for the whole window; `load_error` = projectM refused the file;",

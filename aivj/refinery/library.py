@@ -18,6 +18,7 @@ from aivj.refinery.audio import frame_envelope, make_audio
 from aivj.refinery.bank import PresetBank
 from aivj.refinery.cache import FrameCache
 from aivj.refinery.render import Job
+from aivj.refinery.twins import canonical_text
 from datamodules.schema import PRESETS_SCHEMA
 
 DEBIAN_PRESETS = Path("/usr/share/projectM/presets")
@@ -30,23 +31,36 @@ class PresetFile:
     name: str
     collection: str
     source: str
+    category: str | None = None  # folder theme under the collection root, e.g. "Fractal/Nested Spiral"
+
+
+CATEGORY_DEPTH = 2  # Cream of the Crop themes are two folders deep: "<theme>/<sub-theme>"
+
+
+def category_of(path: Path, root: Path) -> str | None:
+    """The first ``CATEGORY_DEPTH`` folders of ``path`` under ``root``; None for a file at the root."""
+    try:
+        parts = path.parent.relative_to(root).parts
+    except ValueError:
+        return None
+    return "/".join(parts[:CATEGORY_DEPTH]) or None
 
 
 def scan(roots: list[Path | str], source: str) -> list[PresetFile]:
     """Every .milk under ``roots`` (files or folders), one entry per distinct content (first path wins)."""
-    files: list[Path] = []
+    files: list[tuple[Path, Path]] = []
     for root in map(Path, roots):
         if root.is_dir():
-            files += sorted(p for p in root.rglob("*") if p.suffix.lower() == ".milk")
+            files += [(p, root) for p in sorted(root.rglob("*")) if p.suffix.lower() == ".milk"]
         elif root.exists():
-            files.append(root)
+            files.append((root, root.parent))
         else:
             raise FileNotFoundError(f"{root}: no such preset file or folder")
     seen: dict[str, PresetFile] = {}
-    for p in files:
+    for p, root in files:
         h = content_hash(p.read_bytes())
         if h not in seen:
-            seen[h] = PresetFile(h, str(p), p.stem, p.parent.name, source)
+            seen[h] = PresetFile(h, str(p), p.stem, p.parent.name, source, category_of(p, root))
     return list(seen.values())
 
 
@@ -93,8 +107,11 @@ def load_bank(cache: FrameCache, ids: list[str], progress: bool = True) -> Prese
     return have.subset(ids)
 
 
-def preset_table(files: list[PresetFile], bank: PresetBank) -> tuple[pa.Table, list[tuple[str, str]]]:
-    """Presets rows for files that parse; returns (table, [(path, reason)] for those that do not)."""
+def preset_table(files: list[PresetFile], bank: PresetBank, texts: dict[str, str] | None = None) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """Presets rows for files that parse; returns (table, [(path, reason)] for those that do not).
+
+    ``texts``, when given, receives each parsed preset's canonical text (aivj/refinery/twins.py).
+    """
     rows: dict[str, list] = {name: [] for name in PRESETS_SCHEMA.names}
     failures = []
     for f in files:
@@ -102,12 +119,14 @@ def preset_table(files: list[PresetFile], bank: PresetBank) -> tuple[pa.Table, l
             preset = parse_milk(Path(f.path).read_bytes(), f.path)
             feats = extract_features(preset)
             tags = style_tags(preset)
+            if texts is not None:
+                texts[f.id] = canonical_text(preset.entries())
         except ValueError as exc:
             failures.append((f.path, f"parse: {exc}"))
             continue
         d = bank.descriptors[f.id]
         for k, v in (("preset_id", f.id), ("features", np.asarray(feats, np.float32).tolist()), ("feature_version", FEATURE_VERSION),
-                     ("name", f.name), ("source", f.source), ("collection", f.collection), ("style_tags", list(tags)),
+                     ("name", f.name), ("source", f.source), ("collection", f.collection), ("style_tags", list(tags)), ("category", f.category), ("twin_group", None),
                      ("render_summary", d["summary"].tolist()), ("render_layout", d["layout"].tolist()), ("render_motion", d["motion"].tolist())):
             rows[k].append(v)
     return pa.Table.from_pydict(rows, schema=PRESETS_SCHEMA), failures

@@ -2,11 +2,15 @@
 
 Each subsystem exposes ``main(argv: list[str]) -> int`` so ``aivj X ...`` and
 ``python -m aivj.X.cli ...`` behave the same and importing the CLI stays cheap.
+
+Errors reach the user as one line and an exit code (docs/errors.md: 0 success, 1 partial, 2 nothing
+usable); ``aivj --debug ...`` or ``AIVJ_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = {
@@ -18,14 +22,30 @@ SUBCOMMANDS = {
 }
 
 
+EXIT_NOTHING_USABLE = 2
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("AIVJ_DEBUG", "") not in ("", "0")
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (multi-line messages of pyarrow or torch keep their first line)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def _usage() -> str:
-    lines = ["usage: aivj <command> [args...]", "", "commands:"]
+    lines = ["usage: aivj [--debug] <command> [args...]", "", "commands:"]
     lines += [f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--debug":
+        os.environ["AIVJ_DEBUG"] = "1"
+        argv = argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0
@@ -33,8 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"aivj: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        return int(module.main(rest) or 0)
+    except KeyboardInterrupt:
+        print(f"aivj {name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: a bug or an input no check foresaw
+        if debug_enabled():
+            raise
+        print(f"aivj {name}: {type(exc).__name__}: {one_line(exc)} (aivj --debug {name} ... shows the traceback)",
+              file=sys.stderr)
+        return EXIT_NOTHING_USABLE
 
 
 if __name__ == "__main__":

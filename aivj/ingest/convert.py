@@ -2,7 +2,7 @@
 
 Every manifest row either becomes a pair or is quarantined with one reason, so
 ``rows_in == rows_written + rows_quarantined`` holds by construction. Reasons, checked in order:
-``invalid manifest line``, ``duplicate pair``, ``missing preset file``, ``no label``,
+``invalid manifest line``, ``duplicate pair``, ``same preset file on both layers``, ``missing preset file``, ``no label``,
 ``non-finite score``, ``score out of range``, ``invalid preset``.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aivj.ingest.labels import read_labels
+from aivj.ingest.packs import set_aside_reason
 from aivj.ingest.registry import Registry
 from aivj.ingest.sources import RawPair, SourceError, discover, read_manifest
 from aivj.ingest.tables import write_output
@@ -71,17 +72,13 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
     seen: set[tuple[str, int]] = set()
     kept: list[RawPair] = []
     for row in rows:
-        key = (row.pack, row.pair)
-        if row.error:
-            quarantine.append(_quarantine(row, "invalid manifest line", row.error))
-        elif key in seen:
-            quarantine.append(_quarantine(row, "duplicate pair"))
+        set_aside = set_aside_reason(row, seen)  # the same rules as every other reader of a pack
+        if set_aside:
+            quarantine.append(_quarantine(row, set_aside, row.error or ""))
         elif row.fg_path is None or row.bg_path is None:
-            seen.add(key)
             missing = row.fg_ref if row.fg_path is None else row.bg_ref
             quarantine.append(_quarantine(row, "missing preset file", missing))
         else:
-            seen.add(key)
             reason = _check_label(row, labels)
             if reason:
                 quarantine.append(_quarantine(row, reason))

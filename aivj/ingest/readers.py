@@ -33,12 +33,17 @@ def _row(item, index: int, path: Path, layout: str, pack: str) -> RawPair:
     pack_dir = path.parent
     if not isinstance(item, dict):
         return RawPair(str(path), layout, pack, index, "", "", None, None, error="pair entry is not an object")
-    pair = pair_number(item.get("pair", item.get("pair_id", item.get("id"))), index)
+    raw_pair = item.get("pair", item.get("pair_id", item.get("id")))
+    pair = pair_number(raw_pair, index)
     fg, bg = _first(item, _FG_KEYS), _first(item, _BG_KEYS)
-    row = RawPair(str(path), layout, pack, pair, str(fg or ""), str(bg or ""),
-                  resolve_preset(fg, pack_dir) if fg else None, resolve_preset(bg, pack_dir) if bg else None)  # fmt: skip
+    fg, bg = (str(v) if isinstance(v, (str, int, float)) else None for v in (fg, bg))
+    row = RawPair(str(path), layout, pack, pair, fg or "", bg or "",
+                  resolve_preset(fg, pack_dir, "fg") if fg else None, resolve_preset(bg, pack_dir, "bg") if bg else None,
+                  item=item)  # fmt: skip
     if fg is None or bg is None:
         row.error = "pair entry has no fg/bg path"
+    if isinstance(raw_pair, (bool, list, dict)):  # json true would otherwise become the line index
+        row.error = f"pair id {json.dumps(raw_pair)} is not a number or a name"
     score, quality = as_float(item.get("score")), as_float(item.get("quality01", item.get("quality")))
     if score is not None:
         row.score = score

@@ -42,7 +42,8 @@ class RawPair:
     quality01: float | None = None
     rank: int | None = None
     is_elite: bool = False
-    error: str | None = None  # a row that could not be read (bad JSON line, no fg/bg)
+    error: str | None = None  # a row that could not be read (bad JSON line, no fg/bg, pair id not a number)
+    item: dict | None = None  # the manifest entry as read (generator extras such as warp_diff)
 
 
 def is_elite_manifest(path: Path) -> bool:
@@ -74,11 +75,11 @@ def _walk(root: Path):
             yield Path(dirpath) / name
 
 
-def resolve_preset(ref: str, pack_dir: Path) -> Path | None:
+def resolve_preset(ref: str, pack_dir: Path, side: str = "fg") -> Path | None:
     """A manifest path inside ``pack_dir``: relative as is, absolute (WSL/Windows/URL) by its tail.
 
-    Tails tried in order: ``fg/<file>`` (the last two parts), then ``<file>`` in fg/, bg/ and the
-    pack itself. Candidates are tried lazily with os.path (this runs twice per pair).
+    Tails tried in order: ``fg/<file>`` (the last two parts), then ``<file>`` in ``side`` (fg/ or bg/),
+    the other one and the pack itself. Candidates are tried lazily with os.path (this runs twice per pair).
     """
     if not isinstance(ref, str) or not ref.strip():
         return None
@@ -87,18 +88,18 @@ def resolve_preset(ref: str, pack_dir: Path) -> Path | None:
     if not parts:
         return None
     base = str(pack_dir)
-    for candidate in _candidates(base, norm, parts):
+    for candidate in _candidates(base, norm, parts, ("bg", "fg") if side == "bg" else ("fg", "bg")):
         if os.path.isfile(candidate):
             return Path(candidate)
     return None
 
 
-def _candidates(base: str, norm: str, parts: list[str]):
+def _candidates(base: str, norm: str, parts: list[str], sides: tuple[str, str]):
     if not norm.startswith("/") and ":" not in parts[0]:
         yield os.path.join(base, *parts)
     if len(parts) >= 2:
         yield os.path.join(base, parts[-2], parts[-1])
-    for sub in ("fg", "bg", ""):
+    for sub in (*sides, ""):
         yield os.path.join(base, sub, parts[-1]) if sub else os.path.join(base, parts[-1])
 
 

@@ -108,7 +108,10 @@ def presets_table(pairs, records: dict[str, PresetRecord], old: dict[str, dict])
     }
     for col in _RENDER_COLUMNS:  # keep what the refinery already rendered
         columns[col] = pa.array([old.get(i, {}).get(col) for i in ids], PRESETS_SCHEMA.field(col).type)
-    return pa.table(columns).cast(PRESETS_SCHEMA)
+    for f in PRESETS_SCHEMA:  # columns ingest does not fill (category, twin_group): kept from the old table
+        if f.name not in columns:
+            columns[f.name] = pa.array([old.get(i, {}).get(f.name) for i in ids], f.type)
+    return pa.table({f.name: columns[f.name] for f in PRESETS_SCHEMA}).cast(PRESETS_SCHEMA)
 
 
 def write_quarantine(out_dir: Path, quarantine: list[dict]) -> None:

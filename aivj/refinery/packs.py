@@ -1,34 +1,23 @@
-"""Read a coupled pack's manifest.jsonl (both known generator formats) into (pair, fg path, bg path)."""
+"""A coupled pack's pairs for the refinery: ``aivj.ingest.packs``, the one manifest reader, plus the
+generator's ``warp_diff`` / ``cx_diff`` columns. Rows set aside there are not returned here."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from aivj.ingest.packs import PackRows, read_pack_rows
 
-def _resolve(pack_dir: Path, raw: str, layer: str) -> Path:
-    # Absolute paths come from the machine that wrote the pack (WSL or Windows): keep the tail.
-    tail = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    for cand in (pack_dir / raw, pack_dir / layer / tail):
-        if cand.exists():
-            return cand
-    return pack_dir / layer / tail
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def manifest_rows(read: PackRows) -> list[dict]:
+    """(pair, fg, bg, warp_diff, cx_diff) per usable row; fg/bg are None when the file is not in the pack."""
+    return [{"pair": r.pair, "fg": r.fg_path, "bg": r.bg_path, "fg_ref": r.fg_ref, "bg_ref": r.bg_ref,
+             "warp_diff": _number((r.item or {}).get("warp_diff")), "cx_diff": _number((r.item or {}).get("cx_diff"))}
+            for r in read.rows]
 
 
 def read_manifest(pack_dir: Path) -> list[dict]:
-    pack_dir = Path(pack_dir)
-    path = pack_dir / "manifest.jsonl"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: a pack needs manifest.jsonl")
-    out = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            pair = int(rec["pair"] if "pair" in rec else rec["pair_id"])
-            fg, bg = _resolve(pack_dir, rec["fg"], "fg"), _resolve(pack_dir, rec["bg"], "bg")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: bad manifest line ({exc})") from None
-        out.append({"pair": pair, "fg": fg, "bg": bg, "warp_diff": rec.get("warp_diff"), "cx_diff": rec.get("cx_diff")})
-    return out
+    return manifest_rows(read_pack_rows(Path(pack_dir)))

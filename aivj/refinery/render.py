@@ -2,6 +2,11 @@
 
 A preset that crashes its worker, hangs past the timeout, fails to load or renders black is recorded
 in the cache's status log with a reason, the worker is restarted when needed and the run goes on.
+
+Job paths are made absolute here (workers run with the repository as their working directory) and a
+re-run retries every ``load_error``: whether a file can be read depends on its path and the disk, not
+on the content hash the cache is keyed by. Records written with a relative path (an older bug that
+recorded unreadable presets as ``black``) are retried too; ``retry`` adds more statuses (crash, timeout).
 """
 
 from __future__ import annotations
@@ -86,18 +91,41 @@ def precheck(path: str) -> str:
     return ""
 
 
+ALWAYS_RETRIED = ("load_error",)
+
+
+def settled(rec: dict, retry: tuple[str, ...] = ()) -> bool:
+    """Whether a status record is a result a re-run may skip."""
+    if rec.get("status") in ALWAYS_RETRIED or rec.get("status") in retry:
+        return False
+    return os.path.isabs(rec.get("path", "/"))  # relative: written by the cwd bug, maybe a false "black"
+
+
+def absolute(jobs: list[Job]) -> list[Job]:
+    return [Job(j.id, os.path.abspath(j.path)) for j in jobs]
+
+
 def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache | None = None, workers: int | None = None,
-                   timeout: float = 30.0, startup_timeout: float = 60.0, progress: bool = True) -> dict[str, dict]:
-    """Render every job whose id has no status yet; returns {id: status record} for all jobs."""
+                   timeout: float = 30.0, startup_timeout: float = 60.0, progress: bool = True,
+                   retry: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Render every job without a settled status; returns {id: status record} for all jobs."""
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers {workers}: need at least 1 worker process")
+    if timeout <= 0:
+        raise ValueError(f"--timeout {timeout}: must be more than 0 seconds")
+    jobs = absolute(jobs)
     cache = cache or FrameCache(settings)
     shim = build_shim()
-    done = cache.statuses()
+    history = cache.statuses()
+    done = {k: v for k, v in history.items() if settled(v, retry)}
     todo = []
     for j in {j.id: j for j in jobs if j.id not in done}.values():
         problem = precheck(j.path)
         if problem:  # projectM would silently render an unreadable file as black: say why instead
             rec = {"id": j.id, "path": j.path, "status": "load_error", "reason": problem, "seconds": 0.0}
-            cache.record(rec)
+            old = history.get(j.id, {})
+            if (old.get("status"), old.get("reason")) != ("load_error", problem):  # the log grows only on news
+                cache.record(rec)
             done[j.id] = rec
         else:
             todo.append(j)

@@ -122,8 +122,13 @@ def main(argv: list[str]) -> None:
                 if kind == "hang":
                     time.sleep(3600)
                 os.abort()
-        rc, err, frames = shim.render(job["path"], str(black))
         rec = {"id": job["id"], "seconds": 0.0, "reason": ""}
+        if not (os.path.isabs(job["path"]) and os.access(job["path"], os.R_OK)):
+            # projectM renders a file it cannot open as its idle preset, which stores as "black"
+            rec.update(status="load_error", reason=f"{job['path']}: cannot read (the worker needs an absolute, readable path)")
+            proto.write(json.dumps(rec) + "\n")
+            continue
+        rc, err, frames = shim.render(job["path"], str(black))
         if rc != 0:
             rec.update(status="load_error", reason=err or f"render returned {rc}")
         else:

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "outputs" / "results"
 
+DEBIAN, CREAM = "projectm-data", "cream-of-the-crop"
 ROWS: dict[str, list[str]] = {
     "full": ["experiment=full"],
     "full_static": ["experiment=full", "model.net.inputs=static"],
@@ -35,13 +36,19 @@ ROWS: dict[str, list[str]] = {
     "linear_st": ["experiment=full", "model=linear_st"],
     "gbdt": ["experiment=full", "model=gbdt"],
     "gbdt_static": ["experiment=full", "model=gbdt", "model.net.inputs=static"],
+    # Cross-corpus: train (and validate) on one collection's pairs, test on the other's unseen pairs.
+    "full_debian_to_cream": ["experiment=full", f"data.train_collections=[{DEBIAN}]", f"data.test_collections=[{CREAM}]"],
+    "full_cream_to_debian": ["experiment=full", f"data.train_collections=[{CREAM}]", f"data.test_collections=[{DEBIAN}]"],
+    "gbdt_static_debian_to_cream": ["experiment=full", "model=gbdt", "model.net.inputs=static",
+                                    f"data.train_collections=[{DEBIAN}]", f"data.test_collections=[{CREAM}]"],
 }
 COLUMNS = [
-    ("test_unseen/pairwise_acc", "unseen pair-acc"),
+    ("test_unseen/pairwise_acc", "unseen pair-acc (render path)"),
+    ("static/test_unseen/pairwise_acc", "unseen pair-acc (static path)"),
     ("test_seen/pairwise_acc", "seen pair-acc"),
     ("test_unseen/spearman", "unseen Spearman"),
-    ("test_unseen/mae", "unseen MAE"),
-    ("test_golden/pass_rate", "golden pass"),
+    ("test_golden/pass_rate", "golden pass (render)"),
+    ("static/test_golden/pass_rate", "golden pass (static)"),
     ("val/loss", "val loss"),
 ]
 # The gates watch but do not intervene (no rollback, best = best val/pairwise_acc): each row measures its model.

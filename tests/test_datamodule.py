@@ -71,3 +71,28 @@ def test_two_workers_yield_the_same_batches_as_one_process(data_dir):
 def test_missing_dataset_is_a_one_line_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no presets.parquet"):
         CouplingDataModule(data_dir=str(tmp_path)).prepare_data()
+
+
+def test_collection_filters_keep_pairs_of_the_named_collections(data_dir, tmp_path):
+    """Cross-corpus runs: train on one collection's pairs, test on another's."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    two = tmp_path / "two"
+    shutil.copytree(data_dir, two)
+    presets = pq.read_table(two / "presets.parquet")
+    source = np.where(np.arange(presets.num_rows) % 3 == 0, "cream", "debian")
+    presets = presets.set_column(presets.schema.get_field_index("source"), "source", pa.array(source.tolist(), pa.string()))
+    pq.write_table(presets, two / "presets.parquet")
+    dm = _dm(two, train_collections=["debian"], test_collections=["cream"])
+    full = _dm(two)
+    for split, allowed in (("train", "debian"), ("val", "debian"), ("test_unseen", "cream"), ("test_seen", "cream")):
+        cols = dm.splits[split].cols
+        assert len(cols["score"]) > 0
+        assert (source[cols["fg_idx"]] == allowed).all() and (source[cols["bg_idx"]] == allowed).all()
+        assert len(cols["score"]) < len(full.splits[split].cols["score"])
+    assert len(dm.splits["golden"].cols["score"]) == len(full.splits["golden"].cols["score"])
+    with pytest.raises(ValueError, match="no preset comes from collection"):
+        _dm(two, train_collections=["nope"])

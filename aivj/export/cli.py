@@ -1,12 +1,18 @@
-"""``aivj export pairs-quality --pack DIR [--model VERSION|CKPT] [--out FILE]`` and ``aivj export onnx``.
+"""``aivj export pairs-quality --pack DIR [--render auto|always|never] [--score model|refinery] ...`` and ``aivj export onnx``.
 
-``--model`` defaults to the registry champion (``--registry`` or $AIVJ_REGISTRY or models/).
+``--model`` defaults to the registry's default champion (the writable registry's, else the shipped
+one in models/). ``auto`` renders the pack's presets through the refinery when projectM is installed
+and scores with render descriptors, else falls back to static features with one warning line;
+``always`` requires renders, ``never`` uses static features. A version is refused (exit 2, one
+line) on a path it has no passing figures for. Exit codes: 0 written, 1 written with pairs set
+aside (the sidecar says which), 2 nothing written. docs/export.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,9 +20,16 @@ from pathlib import Path
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aivj export", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    pq = sub.add_parser("pairs-quality", help="score a pack's pairs into pairs-quality.v0.json")
+    pq = sub.add_parser("pairs-quality", help="score a pack's pairs into pairs-quality.v0.json (+ .meta.json)")
     pq.add_argument("--pack", required=True, type=Path, help="pack folder with manifest.jsonl or pairs-manifest.v0.json")
     pq.add_argument("--out", type=Path, help="default: PACK/pairs-quality.v0.json")
+    pq.add_argument("--render", default="auto", choices=("auto", "always", "never"),
+                    help="render the presets with projectM: auto (when installed), always, never (static features)")
+    pq.add_argument("--score", default="model", choices=("model", "refinery"),
+                    help="ship the model's score, or the refinery's exact score (needs renders)")
+    pq.add_argument("--workers", type=int, default=None, help="render worker processes (default: one per core)")
+    pq.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: build/refinery)")
+    pq.add_argument("--preview", type=Path, default=None, help="also write an HTML contact sheet of the top and bottom pairs")
     ox = sub.add_parser("onnx", help="export the network as ONNX with a dynamic batch")
     ox.add_argument("--out", required=True, type=Path)
     ox.add_argument("--benchmark", action="store_true", help="also time 10,000 pairs with torch and onnxruntime")
@@ -26,33 +39,77 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def meta_path(out: Path) -> Path:
+    """pairs-quality.v0.json -> pairs-quality.v0.meta.json beside it."""
+    return out.with_name((out.name[:-5] if out.name.endswith(".json") else out.name) + ".meta.json")
+
+
+def _pairs_quality(args, choice, say) -> int:
+    from aivj.export import gate as g
+    from aivj.export.model import load_model
+    from aivj.export.pack_export import export_pack
+    from aivj.registry.store import write_text_atomic
+
+    if args.workers is not None and args.workers < 1:
+        raise g.ExportRefused(f"--workers {args.workers}: need at least 1 worker process")
+    if not args.pack.is_dir():
+        raise g.ExportRefused(f"{args.pack}: not a pack folder")
+    path, problem = g.choose_path(args.render, args.score)
+    try:
+        gate_line = g.gate(choice, path) if args.score == "model" else "not applied: --score refinery ships the refinery's score"
+    except g.ExportRefused as exc:
+        raise g.ExportRefused(f"no renders ({problem.split(';')[0]}) and {exc}" if problem else str(exc)) from None
+    if problem:
+        print(g.fallback_warning(choice, problem), file=sys.stderr)
+    model, label = load_model(choice.spec, args.registry)
+    scored = export_pack(args.pack, model, path, args.score, args.workers, args.cache_dir, progress=sys.stderr.isatty())
+    out = args.out or args.pack / "pairs-quality.v0.json"
+    meta = {**scored.meta, "model": label, "gate": gate_line, "render_mode": args.render,
+            "path_figures": g.figures(choice, path), "metrics_file": str(choice.metrics_file) if choice.metrics_file else None,
+            "fallback_reason": problem or None, "out": str(out)}
+    write_text_atomic(out, json.dumps(scored.doc, indent=2) + "\n")
+    write_text_atomic(meta_path(out), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    if args.preview is not None:
+        from aivj.export.preview import pack_sheet
+
+        sheet = pack_sheet(scored, args.preview)
+        say(f"{sheet}: contact sheet" if sheet else "aivj export: no preview: the contact sheet needs renders")
+    stats, pairs, r = scored.doc["qualityStats"], meta["pairs"], meta["renders"]
+    rendered = (f"; renders: {r['rendered']} rendered, {r['cached']} cached, {r['failed']} failed"
+                f" ({pairs['with_dead_layer']} pair(s) with a dead layer)") if r else ""
+    agree = meta.get("agreement_with_refinery") or {}
+    vs = f"; vs refinery: pairwise {agree['pairwise_acc']:.3f}, spearman {agree['spearman']:.3f}" \
+        if agree.get("pairwise_acc") is not None and agree.get("spearman") is not None else ""
+    say(f"{out}: {pairs['written']} of {pairs['in']} pairs scored ({args.score}, {path} path) with {label}, "
+        f"{pairs['set_aside']} set aside, mean {stats['mean']:.3f}, std {stats['std']:.3f}{rendered}{vs}")
+    return 1 if pairs["set_aside"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from aivj.export.model import load_model
-    from aivj.registry.store import RegistryError, write_text_atomic
+    from aivj.export.gate import ExportRefused, choose_model
+    from aivj.refinery.native import RefineryUnavailable
+    from aivj.registry.store import RegistryError
 
+    say = print
     try:
-        model, label = load_model(args.model, args.registry)
+        choice = choose_model(args.model, args.registry)
         if args.cmd == "pairs-quality":
-            from aivj.export.pairs_quality import pairs_quality
-
-            doc = pairs_quality(args.pack, model)
-            out = args.out or args.pack / "pairs-quality.v0.json"
-            write_text_atomic(out, json.dumps(doc, indent=2) + "\n")
-            stats = doc["qualityStats"]
-            print(f"{out}: {len(doc['pairs'])} pairs scored with {label}, {doc['stats']['missingFiles']} missing "
-                  f"file(s), mean {stats['mean']:.3f}, std {stats['std']:.3f}")
-            return 0
+            return _pairs_quality(args, choice, say)
+        from aivj.export.model import load_model
         from aivj.export.onnx_export import benchmark, export_onnx
 
+        model, label = load_model(choice.spec, args.registry)
         info = export_onnx(model, args.out)
         print(f"{info['path']}: exported {label}; onnxruntime vs torch max abs diff {info['max_abs_diff']:.2e}")
         if args.benchmark:
             print(json.dumps(benchmark(model, args.out), indent=2))
         return 0
-    except (ValueError, RegistryError, RuntimeError, OSError) as exc:
+    except (ExportRefused, RefineryUnavailable, ValueError, RegistryError, RuntimeError, OSError) as exc:
+        if os.environ.get("AIVJ_DEBUG"):
+            raise
         print(f"aivj export: {exc}", file=sys.stderr)
-        return 1
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 quality01 = predicted score / 5. Pairs with a missing (or unparsable) preset file are left out and
 each such file reference is counted in ``missingFiles``. Calibration ``std_stretch.v0``: when the
 std is below 0.03 the values are spread around their mean (clamped to [0, 1]) until it is not.
-Packs have no renders, so presets are scored from static features (has_render = 0).
+This module holds the contract and the model call; ``pack_export`` decides the scoring path
+(render descriptors from the refinery, or static features with has_render = 0) and writes the
+``pairs-quality.v0.meta.json`` sidecar (docs/export.md).
 """
 
 from __future__ import annotations
@@ -72,14 +74,20 @@ def load_features(pack_dir: Path, pairs) -> tuple[dict[Path, int], np.ndarray, l
     return rows, matrix, usable, missing
 
 
-def score_presets(model, static: np.ndarray, fg_rows, bg_rows, batch: int = 4096) -> np.ndarray:
+def score_presets(model, static: np.ndarray, fg_rows, bg_rows, render: np.ndarray | None = None,
+                  has_render: np.ndarray | None = None, batch: int = 4096) -> np.ndarray:
+    """Model scores of pairs (fg row, bg row) of the per-preset arrays; no render = the static path."""
     import torch
 
     from datamodules.schema import RENDER_DIM
 
     net = getattr(model, "net", model)
-    s = torch.from_numpy(static)
-    render, has = torch.zeros(len(s), RENDER_DIM), torch.zeros(len(s))
+    s = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))
+    if render is None:
+        render, has = torch.zeros(len(s), RENDER_DIM), torch.zeros(len(s))
+    else:
+        render = torch.from_numpy(np.ascontiguousarray(render, dtype=np.float32))
+        has = torch.from_numpy(np.ascontiguousarray(has_render, dtype=np.float32))
     fg, bg = torch.as_tensor(fg_rows, dtype=torch.long), torch.as_tensor(bg_rows, dtype=torch.long)
     out = []
     with torch.no_grad():
@@ -96,12 +104,18 @@ def score_presets(model, static: np.ndarray, fg_rows, bg_rows, batch: int = 4096
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
+def document(pack_name: str, pair_ids, scores, missing: int) -> dict:
+    """The browser's file from 0-5 scores (the only place its keys are written)."""
+    q = np.round(std_stretch(np.asarray(scores, dtype=np.float64) / 5.0), DECIMALS)
+    return {"pack": pack_name,
+            "pairs": [{"pair": int(p), "quality01": float(v)} for p, v in zip(pair_ids, q)],
+            "qualityStats": quality_stats(q),
+            "stats": {"missingFiles": int(missing)}}
+
+
 def pairs_quality(pack_dir: Path, model) -> dict:
+    """The static path alone (no renders, no gate): kept for callers that score text only."""
     pack = read_pack(pack_dir)
     _, static, usable, missing = load_features(Path(pack_dir), pack.pairs)
     scores = score_presets(model, static, [u[1] for u in usable], [u[2] for u in usable])
-    q = np.round(std_stretch(np.asarray(scores, dtype=np.float64) / 5.0), DECIMALS)
-    return {"pack": pack.pack,
-            "pairs": [{"pair": int(u[0]), "quality01": float(v)} for u, v in zip(usable, q)],
-            "qualityStats": quality_stats(q),
-            "stats": {"missingFiles": int(missing)}}
+    return document(pack.pack, [u[0] for u in usable], scores, missing)

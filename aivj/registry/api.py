@@ -19,7 +19,7 @@ from pathlib import Path
 from aivj.registry.rules import PromotionRules, decide_promotion, lookup
 from aivj.registry.store import Registry, RegistryError, project_root, read_json
 
-REPORT_FILES = ("report.md", "report.html", "report_plots")
+REPORT_FILES = ("report.md", "report.html", "report_plots", "golden_sheet.html")
 DEFAULT_MODEL_CLASS = "coupling.module.CouplingLitModule"
 
 

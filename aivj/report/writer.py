@@ -132,6 +132,11 @@ def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | N
     facts = [f"pairs scored: {len(pred)}", f"MAE: {np.abs(pred - true).mean():.4f}", f"tier accuracy: {tier_acc:.4f}",
              f"golden pass rate: {_fmt(golden_rate)} (gate {golden_threshold:g}; positives {pos[0]}/{sum(pos)}, "
              f"negatives {neg[0]}/{sum(neg)})"]
+    from aivj.export.preview import golden_sheet  # golden pairs as animated composites, when frames are cached
+
+    sheet = golden_sheet(predictions, run_dir / "golden_sheet.html")
+    if sheet is not None:
+        facts.append(f"golden contact sheet: {sheet.name}")
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
     _write_md(md_path, facts, summary, figures, metrics, champion_metrics is not None, run_dir)
     _write_html(html_path, facts, summary, figures, metrics, champion_metrics is not None)

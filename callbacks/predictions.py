@@ -1,7 +1,8 @@
 """Predicted scores of a validation batch, as the gates see them.
 
-``validation_step`` may return a dict with ``pred``; otherwise the net is run again under no_grad
-(the model is already in eval mode during validation). Also maps split names to dataloader indices
+``validation_step`` may return a dict with ``pred`` (the render path's); otherwise, and always for the
+static path (has_render forced to 0 on both layers), the net is run again under no_grad (the model is
+already in eval mode during validation). Also maps split names to dataloader indices
 through the datamodule's ``val_split_names``.
 """
 
@@ -12,11 +13,13 @@ import torch
 from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
 
 
-def batch_predictions(pl_module, outputs, batch) -> torch.Tensor:
-    if isinstance(outputs, dict) and outputs.get("pred") is not None:
+def batch_predictions(pl_module, outputs, batch, path: str = "render") -> torch.Tensor:
+    from coupling.module import path_batch
+
+    if path == "render" and isinstance(outputs, dict) and outputs.get("pred") is not None:
         return outputs["pred"].detach().float().flatten().cpu()
     with torch.no_grad():
-        return pl_module.net(batch)["score"].detach().float().flatten().cpu()
+        return pl_module.net(path_batch(batch, path))["score"].detach().float().flatten().cpu()
 
 
 def split_index(trainer, split: str, default: int) -> int:

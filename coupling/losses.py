@@ -44,17 +44,20 @@ class ReweightedCouplingLoss(nn.Module):
     L = sum_i alpha_i [ (s_hat_i - s_i)^2 / 25 + rank_weight (rank01_i - rank_hat_i)^2 ]
         + st_weight * masked mean [(S_hat - S)^2 + (T_hat - T)^2]
         + coupling_weight * sum_i alpha_i ||F_fg,i - F_bg,i||^2
+        + render_weight * (the net's ``render_aux``: its render predictor's standardised MSE, when it has one)
     with alpha = softmax(beta * score) over the batch and rank_hat = sigmoid(w_s S + w_t T + b), where
     S, T are the measured values when the batch has them and the net's own S/T heads elsewhere.
     """
 
     def __init__(self, beta: float = 1.0, rank_weight: float = 1.0, st_weight: float = 0.5,
-                 coupling_weight: float = 0.0) -> None:
+                 coupling_weight: float = 0.0, render_weight: float = 1.0) -> None:
         super().__init__()
         if beta < 0:
             raise ValueError(f"ReweightedCouplingLoss: beta must be >= 0, got {beta}")
         self.beta, self.rank_weight, self.st_weight, self.coupling_weight = beta, rank_weight, st_weight, coupling_weight
-        self.config = dict(beta=beta, rank_weight=rank_weight, st_weight=st_weight, coupling_weight=coupling_weight)
+        self.render_weight = render_weight
+        self.config = dict(beta=beta, rank_weight=rank_weight, st_weight=st_weight, coupling_weight=coupling_weight,
+                           render_weight=render_weight)
 
     def forward(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         score = batch["score"].float()
@@ -79,4 +82,7 @@ class ReweightedCouplingLoss(nn.Module):
             couple = (alpha * (out["f_fg"] - out["f_bg"]).pow(2).sum(-1)).sum()
             total = total + self.coupling_weight * couple
             parts["coupling"] = couple.detach()
+        if "render_aux" in out and self.render_weight > 0:
+            total = total + self.render_weight * out["render_aux"]
+            parts["render"] = out["render_aux"].detach()
         return {"loss": total, **parts}

@@ -4,6 +4,10 @@ Split names come from the datamodule (``val_split_names``, ``test_split_names``)
 order. Validation logs ``{split}/...`` (e.g. ``val/pairwise_acc``, ``golden/pass_rate``); test logs
 ``test_seen/...``, ``test_unseen/...`` and ``test_golden/...`` (a split without the ``test`` prefix
 gets one). Metrics: loss, mae, spearman, kendall, pairwise_acc, and pass_rate on golden splits.
+
+Each split is evaluated on every scoring path in ``eval_paths`` (aivj/scoring_paths.py): ``render``
+(the batch as it comes, names as above) and ``static`` (has_render forced to 0 on both layers, what
+export scores without projectM; the same names prefixed ``static/``, e.g. ``static/test_unseen/pairwise_acc``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MetricCollection
 
 from coupling.attention_images import log_attention_images
+from aivj.scoring_paths import SCORING_PATHS, metric_name
 from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
 
 
@@ -27,6 +32,15 @@ def _ranking_metrics(golden: bool) -> MetricCollection:
     if golden:
         metrics["pass_rate"] = GoldenPassRate()
     return MetricCollection(metrics)
+
+
+def static_path_batch(batch: dict) -> dict:
+    """The batch as the static path sees it: no preset rendered (has_render = 0 on both layers)."""
+    return {**batch, **{k: torch.zeros_like(batch[k]) for k in ("fg_has_render", "bg_has_render") if k in batch}}
+
+
+def path_batch(batch: dict, path: str) -> dict:
+    return batch if path == "render" else static_path_batch(batch)
 
 
 def _flat_config(prefix: str, obj) -> dict:
@@ -41,10 +55,10 @@ def _flat_config(prefix: str, obj) -> dict:
 class CouplingLitModule(L.LightningModule):
     def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, scheduler=None,
                  monitor: str = "val/loss", scheduler_interval: str = "epoch",
-                 attention_images_every_n_epochs: int = 0) -> None:
+                 attention_images_every_n_epochs: int = 0, eval_paths=("render", "static")) -> None:
         super().__init__()
         # net and loss are modules (state dict), optimizer/scheduler are partials; hparams_flat() describes all.
-        self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler"], logger=False)
+        self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler", "eval_paths"], logger=False)
         self.net, self.loss = net, loss
         self.optimizer_factory = optimizer or functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.01)
         self.scheduler_factory = scheduler
@@ -52,6 +66,9 @@ class CouplingLitModule(L.LightningModule):
         self.split_metrics = nn.ModuleDict()  # filled in setup(), one collection per split
         self.attention_every = attention_images_every_n_epochs
         self._attention_batch: dict | None = None  # a fixed slice of the first val batch
+        self.eval_paths = tuple(eval_paths)
+        if "render" not in self.eval_paths or set(self.eval_paths) - set(SCORING_PATHS):
+            raise ValueError(f"eval_paths must include 'render' and be among {SCORING_PATHS}, got {self.eval_paths}")
 
     # ----- splits and metrics -------------------------------------------------------------
     def _split_names(self, stage: str) -> list[str]:
@@ -68,7 +85,12 @@ class CouplingLitModule(L.LightningModule):
             for split in self._split_names(st):
                 # Fresh each stage: a state left by an earlier validate() is an inference tensor.
                 key = self._metric_key(st, split)
-                self.split_metrics[key] = _ranking_metrics(golden="golden" in split).to(self.device)
+                for path in self.eval_paths:
+                    self.split_metrics[self._store_key(path, key)] = _ranking_metrics(golden="golden" in split).to(self.device)
+
+    @staticmethod
+    def _store_key(path: str, key: str) -> str:
+        return key if path == "render" else f"{path}__{key}"  # module names must not hold '/' or '.'
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         return self.net(batch)
@@ -99,13 +121,16 @@ class CouplingLitModule(L.LightningModule):
                 log(f"{key}/loss_{name}", value)
         if stage == "val" and dataloader_idx == 0 and self._attention_batch is None:
             self._attention_batch = {k: v[:256].detach() for k, v in batch.items() if torch.is_tensor(v)}
-        pred, score = out["score"].detach(), batch["score"].float()
-        for name, metric in self.split_metrics[key].items():
-            if name == "pass_rate":
-                metric.update(pred, score, batch.get("is_elite"))
-            else:
-                metric.update(pred, score)
-            log(f"{key}/{name}", metric, prog_bar=name in ("pairwise_acc", "pass_rate"))
+        score = batch["score"].float()
+        for path in self.eval_paths:
+            pred = out["score"].detach() if path == "render" else self.net(path_batch(batch, path))["score"].detach()
+            for name, metric in self.split_metrics[self._store_key(path, key)].items():
+                if name == "pass_rate":
+                    metric.update(pred, score, batch.get("is_elite"))
+                else:
+                    metric.update(pred, score)
+                log(metric_name(path, f"{key}/{name}"), metric,
+                    prog_bar=path == "render" and name in ("pairwise_acc", "pass_rate"))
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step("val", batch, dataloader_idx)

@@ -1,4 +1,4 @@
-"""Score the materialised regression tiers (fast set, golden set) with a model, without a Trainer."""
+"""Score the materialised regression tiers (fast set, golden set) with a model, without a Trainer, on a scoring path."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
 
 
 @torch.no_grad()
-def predict(model, split: PairSplit, batch_size: int = 4096) -> np.ndarray:
+def predict(model, split: PairSplit, batch_size: int = 4096, path: str = "render") -> np.ndarray:
+    """Scores on a scoring path: ``render`` as the presets come, ``static`` with has_render = 0 on both layers."""
+    from coupling.module import path_batch
+
     model.eval()
-    out = [model(split.__getitems__(list(range(i, min(i + batch_size, len(split))))))["score"].float().numpy()
+    out = [model(path_batch(split.__getitems__(list(range(i, min(i + batch_size, len(split))))), path))["score"].float().numpy()
            for i in range(0, len(split), batch_size)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 

@@ -42,11 +42,13 @@ def test_promotion_rule():
     assert not decide_promotion(good_metrics(golden=0.5), None)[0]  # the gate holds without a champion too
     assert decide_promotion(good_metrics(golden=0.999, val=0.81), champ)[0]
     assert not decide_promotion(good_metrics(golden=0.97, val=0.9), champ)[0]  # fails the gate
-    assert not decide_promotion(good_metrics(golden=0.985, val=0.9), champ)[0]  # 0.985 <= 0.98 * 1.01
+    assert decide_promotion(good_metrics(golden=0.985, val=0.9), champ)[0]  # the old 1.01 margin refused this
+    assert not decide_promotion(good_metrics(golden=0.999, val=0.80), champ)[0]  # validation not better
     assert not decide_promotion(good_metrics(golden=0.999, val=0.79), champ)[0]  # validation worse
     rules = PromotionRules.from_config({"golden_threshold": 0.5, "elite_metric": "elite_acc"})
     assert rules.elite_metric == ("elite_acc",)
-    assert decide_promotion({**good_metrics(0.6), "elite_acc": 0.9}, {**champ, "elite_acc": 0.5}, rules)[0]
+    assert decide_promotion({**good_metrics(0.6, val=0.81), "elite_acc": 0.9}, {**good_metrics(0.6), "elite_acc": 0.5}, rules)[0]
+    assert not decide_promotion({**good_metrics(0.6, val=0.81), "elite_acc": 0.4}, {**good_metrics(0.6), "elite_acc": 0.5}, rules)[0]
 
 
 def test_register_run_promotes_by_rule_and_records_everything(tmp_path, registry_dir):
@@ -61,8 +63,8 @@ def test_register_run_promotes_by_rule_and_records_everything(tmp_path, registry
     assert (reg.path(v1) / "report" / "report.md").exists() and "model.ckpt" in meta["files"]
 
     run2, ckpt2, _ = make_run(tmp_path, "run2", {})
-    v2, promoted, reason = register_run(run2, ckpt2, None, good_metrics(golden=0.985, val=0.9), data)
-    assert not promoted and "elite acc" in reason and reg.champion() == v1
+    v2, promoted, reason = register_run(run2, ckpt2, None, good_metrics(golden=0.985, val=0.80), data)
+    assert not promoted and "improves" in reason and reg.champion() == v1
     run3, ckpt3, _ = make_run(tmp_path, "run3", {})
     v3, promoted, _ = register_run(run3, ckpt3, None, good_metrics(golden=1.0, val=0.85), data)
     assert promoted and reg.champion() == v3

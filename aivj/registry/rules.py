@@ -1,9 +1,18 @@
-"""The promotion rule from the plan, with the metric names it reads.
+"""The promotion rule, with the metric names it reads.
 
-A candidate becomes champion when its golden pass rate >= ``golden_threshold`` and either there is
-no champion, or ``elite_acc_new > elite_acc_champion * elite_margin`` and its validation metric is
-not worse than the champion's. (A model failing the golden gate never becomes champion by rule.) Each metric is looked up under the first
-of its names present in metrics.json (validation names first, then test names).
+A candidate becomes champion when
+
+1. its golden pass rate >= ``golden_threshold`` (the render path's, as before), and
+2. it passes every scoring path in ``required_paths`` (conf/registry: render and static) (aivj.scoring_paths.check_path: that path's
+   test_unseen pairwise accuracy and golden pass rate reach their gates), and
+3. there is no champion, or the champion does not pass a required path (e.g. it has no static
+   figures), or: on every required path no gated figure (pairwise, golden) nor the validation metric
+   is worse than the champion's by more than ``tolerance``, and the validation metric improves by more
+   than ``min_improvement`` on at least one required path.
+
+Rule 3 replaces the old ``elite_new > elite_old * 1.01``, which no candidate can meet once the champion
+passes >= 0.991 of the golden set (1.01 * 0.991 > 1). Each metric is looked up under the first of its
+names present in metrics.json (validation names first, then test names).
 """
 
 from __future__ import annotations
@@ -11,14 +20,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from aivj.scoring_paths import check_path, metric_name, path_figures
+
 
 @dataclass(frozen=True)
 class PromotionRules:
     golden_threshold: float = 0.98
-    elite_margin: float = 1.01
+    # Empty: no path gate beyond golden_threshold, and the comparison reads the render path's names
+    # (what a bare PromotionRules() did before scoring paths; conf/registry sets [render, static]).
+    required_paths: tuple[str, ...] = ()
+    tolerance: float = 0.005  # how much worse a gated figure may be than the champion's
+    min_improvement: float = 0.0  # the validation metric must beat the champion's by more than this
     golden_metric: tuple[str, ...] = ("golden/pass_rate", "test_golden/pass_rate")
-    # The elite set is the golden set: its accuracy is its pass rate unless elite_acc was logged.
-    elite_metric: tuple[str, ...] = ("elite_acc", "golden/pass_rate", "test_golden/pass_rate")
+    # Compared like the gated figures when present (the elite set is the golden set otherwise).
+    elite_metric: tuple[str, ...] = ("elite_acc",)
     val_metric: tuple[str, ...] = ("val/pairwise_acc",)
     val_mode: str = "max"
 
@@ -30,7 +45,9 @@ class PromotionRules:
         names = lambda v, d: tuple([v] if isinstance(v, str) else v) if v else d  # noqa: E731
         base = cls()
         return cls(golden_threshold=float(get("golden_threshold", base.golden_threshold)),
-                   elite_margin=float(get("elite_margin", base.elite_margin)),
+                   required_paths=names(get("required_paths", None), base.required_paths),
+                   tolerance=float(get("tolerance", base.tolerance)),
+                   min_improvement=float(get("min_improvement", base.min_improvement)),
                    golden_metric=names(get("golden_metric", None), base.golden_metric),
                    elite_metric=names(get("elite_metric", None), base.elite_metric),
                    val_metric=names(get("val_metric", None), base.val_metric),
@@ -45,25 +62,56 @@ def lookup(metrics: dict, names: tuple[str, ...]) -> float | None:
     return None
 
 
+def _compared_figures(rules: PromotionRules, path: str) -> list[tuple[tuple[str, ...], str]]:
+    """(names, mode) of every figure compared with the champion on ``path``."""
+    from aivj.scoring_paths import PATH_GATES
+
+    figures = [(tuple(metric_name(path, n) for n in names), "max") for names, _ in PATH_GATES[path]]
+    figures.append((tuple(metric_name(path, n) for n in rules.val_metric), rules.val_mode))
+    if path == "render":
+        figures.append((rules.elite_metric, "max"))
+    return figures
+
+
+def _against_champion(candidate: dict, champion: dict, rules: PromotionRules) -> tuple[bool, str]:
+    gains = []
+    for path in rules.required_paths or ("render",):
+        for names, mode in _compared_figures(rules, path):
+            new, old = lookup(candidate, names), lookup(champion, names)
+            if new is None or old is None:
+                continue  # a required path's gated figures are present (check_path); others are optional
+            better = new - old if mode == "max" else old - new
+            if better < -rules.tolerance:
+                return False, f"{names[0]} {new:.4f} worse than champion {old:.4f} by more than {rules.tolerance}"
+        val_names = tuple(metric_name(path, n) for n in rules.val_metric)
+        new, old = lookup(candidate, val_names), lookup(champion, val_names)
+        if new is None or old is None:
+            return False, f"validation metric {val_names[0]} missing"
+        gains.append((new - old if rules.val_mode == "max" else old - new, val_names[0], new, old))
+    gain, name, new, old = max(gains)
+    if gain <= rules.min_improvement:
+        return False, (f"no required path improves {rules.val_metric[0]} by more than {rules.min_improvement} "
+                       f"(best: {name} {new:.4f} vs champion {old:.4f})")
+    return True, f"{name} {new:.4f} vs champion {old:.4f}, no gated figure worse by more than {rules.tolerance}"
+
+
 def decide_promotion(candidate: dict, champion: dict | None, rules: PromotionRules = PromotionRules()) -> tuple[bool, str]:
-    """(promote?, the reason in one line). The golden gate applies even when there is no champion."""
+    """(promote?, the reason in one line). The gates apply even when there is no champion."""
     golden = lookup(candidate, rules.golden_metric)
     if golden is None:
         return False, f"candidate has no golden pass rate ({', '.join(rules.golden_metric)})"
     if golden < rules.golden_threshold:
         return False, f"golden pass rate {golden:.4f} < {rules.golden_threshold}"
+    for path in rules.required_paths:
+        ok, line = check_path(candidate, path)
+        if not ok:
+            return False, f"candidate fails required path: {line}"
+    passes = "; ".join(check_path(candidate, p)[1] for p in rules.required_paths)
     if champion is None:
-        return True, f"no champion yet; golden pass rate {golden:.4f} >= {rules.golden_threshold}"
-    elite_new, elite_old = lookup(candidate, rules.elite_metric), lookup(champion, rules.elite_metric)
-    if elite_new is None or elite_old is None:
-        return False, f"elite accuracy missing ({', '.join(rules.elite_metric)})"
-    if not elite_new > elite_old * rules.elite_margin:
-        return False, f"elite acc {elite_new:.4f} not > champion {elite_old:.4f} * {rules.elite_margin}"
-    val_new, val_old = lookup(candidate, rules.val_metric), lookup(champion, rules.val_metric)
-    if val_new is None or val_old is None:
-        return False, f"validation metric missing ({', '.join(rules.val_metric)})"
-    worse = val_new < val_old if rules.val_mode == "max" else val_new > val_old
-    if worse:
-        return False, f"{rules.val_metric[0]} {val_new:.4f} worse than champion {val_old:.4f}"
-    return True, (f"golden {golden:.4f} >= {rules.golden_threshold}, elite {elite_new:.4f} > "
-                  f"{elite_old:.4f} * {rules.elite_margin}, {rules.val_metric[0]} {val_new:.4f} vs {val_old:.4f}")
+        return True, f"no champion yet; {passes}"
+    for path in rules.required_paths:
+        ok, line = check_path(champion, path)
+        if not ok:
+            return True, f"champion fails required path ({line}); {passes}"
+    promote, reason = _against_champion(candidate, champion, rules)
+    return promote, reason

@@ -19,37 +19,108 @@ from torch import nn
 from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
 from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
+from datamodules.schema import FEATURE_DIM, RENDER_DIM
+
+
+class RenderPredictor(nn.Module):
+    """Static features [N, 64] -> the preset's own render descriptors [N, 96], as a stand-in for a missing render.
+
+    Works in standardised units: the targets are z-scored with running per-dimension statistics of
+    the rendered presets seen in training (the motion series has a spread ~10x below the luma map's),
+    and the prediction is mapped back to the render scale before the render embeddings read it.
+    """
+
+    def __init__(self, hidden: int = 128, dropout: float = 0.1, stats_window: int = 2000) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, RENDER_DIM))
+        self.stats_window = stats_window  # batches: a cumulative mean first, then an EMA over ~this many
+        self.register_buffer("render_mean", torch.zeros(RENDER_DIM))
+        self.register_buffer("render_sq", torch.ones(RENDER_DIM))
+        self.register_buffer("batches", torch.zeros(()))
+
+    def _std(self) -> torch.Tensor:
+        return (self.render_sq - self.render_mean.pow(2)).clamp(min=1e-6).sqrt()
+
+    @torch.no_grad()
+    def _update_stats(self, render: torch.Tensor, has: torch.Tensor) -> None:
+        rendered = render[has > 0.5]
+        if rendered.shape[0] < 2:
+            return
+        self.batches += 1
+        rate = 1.0 / float(min(self.batches.item(), self.stats_window))
+        self.render_mean.lerp_(rendered.mean(0), rate)
+        self.render_sq.lerp_(rendered.pow(2).mean(0), rate)
+
+    def forward(self, static: torch.Tensor, render: torch.Tensor, has: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(predicted render [N, 96] on the render scale, standardised MSE over the rendered presets)."""
+        if self.training:
+            self._update_stats(render, has)
+        std = self._std()
+        z_hat = self.net(static)
+        z = (render - self.render_mean) / std
+        seen = has.unsqueeze(-1)
+        loss = ((z_hat - z).pow(2) * seen).sum() / (seen.sum() * RENDER_DIM).clamp(min=1)
+        return self.render_mean + std * z_hat, loss
 
 
 class PresetEncoder(nn.Module):
-    """One preset -> [2, T, d]: its tokens as the FG layer (index 0) and as the BG layer (index 1)."""
+    """One preset -> [2, T, d]: its tokens as the FG layer (index 0) and as the BG layer (index 1).
 
-    def __init__(self, inputs: str, dim: int, heads: int, layers: int, dropout: float) -> None:
+    A preset without a render (has_render = 0) gets, in place of its render tokens, either the
+    learned constant stand-ins (``unrendered``) or, with ``render_predictor``, the embedding of its
+    render descriptors as predicted from its static features. ``render_dropout`` (training only)
+    treats that share of presets as unrendered, so the static path is trained at all.
+    """
+
+    def __init__(self, inputs: str, dim: int, heads: int, layers: int, dropout: float,
+                 render_dropout: float = 0.0, render_predictor: bool = False) -> None:
         super().__init__()
+        if not 0.0 <= render_dropout < 1.0:
+            raise ValueError(f"render_dropout must be in [0, 1), got {render_dropout}")
         groups = token_groups(inputs)
         self.token_names = list(groups)
         self.sources = [src for src, _ in groups.values()]
+        if render_predictor and inputs != "both":
+            raise ValueError(f"render_predictor needs inputs=both (it reads static features, feeds render tokens), got {inputs!r}")
         for i, (_, idx) in enumerate(groups.values()):
             self.register_buffer(f"idx{i}", torch.tensor(idx), persistent=False)
         self.embed = nn.ModuleList(nn.Linear(len(idx), dim) for _, idx in groups.values())
         self.unrendered = nn.Parameter(torch.zeros(len(groups), dim))  # stands in for a missing render
+        self.render_dropout = float(render_dropout)
+        self.predictor = RenderPredictor(dropout=dropout) if render_predictor else None
         self.layer_embedding = nn.Parameter(0.1 * torch.randn(2, dim))
         self.norm = nn.LayerNorm(dim)
         self.self_attn = nn.ModuleList(ResidualAttention(dim, heads, dropout) for _ in range(layers))
         self.ffn = nn.ModuleList(FeedForward(dim, 2, dropout) for _ in range(layers))
 
-    def forward(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
-        has = has_render.float().unsqueeze(-1)
+    def tokens_and_aux(self, static: torch.Tensor, render: torch.Tensor,
+                       has_render: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Tokens [N, 2, T, d] and the render predictor's loss (None without a predictor)."""
+        has_render = has_render.float()
+        aux = None
+        if self.predictor is not None:
+            predicted, aux = self.predictor(static, render, has_render)
+        if self.training and self.render_dropout > 0:
+            has_render = has_render * (torch.rand_like(has_render) >= self.render_dropout).float()
+        has = has_render.unsqueeze(-1)
+        if self.predictor is not None:
+            render = has * render + (1 - has) * predicted
         tokens = []
         for i, (src, embed) in enumerate(zip(self.sources, self.embed)):
             x = embed((static if src == "static" else render).index_select(-1, getattr(self, f"idx{i}")))
-            tokens.append(x if src == "static" else has * x + (1 - has) * self.unrendered[i])
+            if src == "render" and self.predictor is None:
+                x = has * x + (1 - has) * self.unrendered[i]
+            tokens.append(x)
         t = self.norm(torch.stack(tokens, dim=1))  # [N, T, d]
         n, nt, d = t.shape
         t = (t.unsqueeze(1) + self.layer_embedding[:, None, :]).reshape(2 * n, nt, d)
         for attn, ffn in zip(self.self_attn, self.ffn):
             t = ffn(attn(t, t))
-        return t.reshape(n, 2, nt, d)
+        return t.reshape(n, 2, nt, d), aux
+
+    def forward(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
+        return self.tokens_and_aux(static, render, has_render)[0]
 
 
 class AdaptiveWeightNetwork(nn.Module):
@@ -71,12 +142,13 @@ class AdaptiveWeightNetwork(nn.Module):
 class DualLayerCouplingNetwork(nn.Module):
     def __init__(self, inputs: str = "both", dim: int = 32, heads: int = 4, encoder_layers: int = 1,
                  blocks: int = 1, ffn: bool = True, hidden: int = 128, dropout: float = 0.1,
-                 adaptive: bool = True) -> None:
+                 adaptive: bool = True, render_dropout: float = 0.0, render_predictor: bool = False) -> None:
         super().__init__()
         self.inputs = check_inputs(inputs)
         self.config = dict(inputs=inputs, dim=dim, heads=heads, encoder_layers=encoder_layers, blocks=blocks,
-                           ffn=ffn, hidden=hidden, dropout=dropout, adaptive=adaptive)
-        self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout)
+                           ffn=ffn, hidden=hidden, dropout=dropout, adaptive=adaptive,
+                           render_dropout=render_dropout, render_predictor=render_predictor)
+        self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout, render_dropout, render_predictor)
         self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
         self.trunk = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), nn.Dropout(dropout),
                                    nn.Linear(hidden, hidden), nn.GELU())
@@ -91,13 +163,16 @@ class DualLayerCouplingNetwork(nn.Module):
     # ----- per preset ---------------------------------------------------------------------
     def encode_presets(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
         """[N, 64], [N, 96], [N] -> cache [N, 2 (as FG, as BG), C]; each row depends on its preset alone."""
-        tokens = self.encoder(static, render, has_render)  # [N, 2, T, d]
+        return self._encode(static, render, has_render)[0]
+
+    def _encode(self, static, render, has_render) -> tuple[torch.Tensor, torch.Tensor | None]:
+        tokens, aux = self.encoder.tokens_and_aux(static, render, has_render)  # [N, 2, T, d]
         parts = [tokens.mean(2), tokens.flatten(2)]
         if self.blocks:
             qkv = [torch.stack([p.flatten(1) for p in self.blocks[0].project(tokens[:, layer], layer)], 1)
                    for layer in (0, 1)]  # per layer [N, 3, h*T*d_k]
             parts.append(torch.stack(qkv, 1).flatten(2))
-        return torch.cat(parts, dim=-1)
+        return torch.cat(parts, dim=-1), aux
 
     def _unpack(self, enc: torch.Tensor, idx: torch.Tensor, layer: int, what: str) -> torch.Tensor:
         """Gather one part of the cache for the given presets (slice first so only it is copied)."""
@@ -133,10 +208,13 @@ class DualLayerCouplingNetwork(nn.Module):
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         (sf, rf, hf), (sb, rb, hb) = side_tensors(batch, "fg"), side_tensors(batch, "bg")
-        enc = self.encode_presets(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]))
+        enc, aux = self._encode(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]))
         n = sf.shape[0]
         idx = torch.arange(n, device=sf.device)
-        return self.score_pairs(enc, idx, idx + n)
+        out = self.score_pairs(enc, idx, idx + n)
+        if aux is not None:
+            out["render_aux"] = aux  # a scalar: the render predictor's loss over this batch's rendered presets
+        return out
 
     def attention_modules(self) -> dict[str, ResidualAttention]:
         """Named cross-attention modules, for attention-map images."""

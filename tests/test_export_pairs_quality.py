@@ -1,4 +1,5 @@
-"""aivj export: pairs-quality.v0.json on a pack in the user's layout, and ONNX against onnxruntime."""
+"""aivj export: pairs-quality.v0.json on a pack in the user's layout (static path, the path gate, the
+fallback without projectM, the meta sidecar), and ONNX against onnxruntime. Renders: test_export_render.py."""
 
 from __future__ import annotations
 
@@ -44,6 +45,27 @@ def make_pack(root, n=12, missing=(3,), broken=(5,)):
     return pack
 
 
+PASSING = {"test_unseen/pairwise_acc": 0.95, "golden/pass_rate": 1.0,
+           "static/test_unseen/pairwise_acc": 0.71, "static/golden/pass_rate": 0.9}
+RENDER_ONLY = {"test_unseen/pairwise_acc": 0.95, "golden/pass_rate": 1.0}
+
+
+@pytest.fixture(autouse=True)
+def hermetic_registry(tmp_path, monkeypatch):
+    """A registry of this test's own; the project's shipped champion stays out of it."""
+    monkeypatch.setenv("AIVJ_REGISTRY", str(tmp_path / "registry"))
+    monkeypatch.setenv("AIVJ_SHIPPED_DIR", "")
+
+
+def no_projectm(monkeypatch):
+    from aivj.refinery import native
+
+    def missing():
+        raise native.RefineryUnavailable(f"the refinery needs projectM (missing: libprojectm-dev); install with: {native.INSTALL_HINT}")
+
+    monkeypatch.setattr(native, "require_projectm", missing)
+
+
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("model")
@@ -56,7 +78,16 @@ def checkpoint(tmp_path_factory):
     ckpt = torch.load(path, weights_only=False)
     ckpt["aivj_model_class"] = "callbacks.testing.TinyCouplingModule"
     torch.save(ckpt, path)
+    (tmp / "metrics.json").write_text(json.dumps(PASSING))  # a checkpoint is judged by the metrics beside it
     return path
+
+
+def register(tmp_path, checkpoint, metrics):
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    cfg = {"model": {"_target_": "callbacks.testing.TinyCouplingModule"}}
+    version, promoted, _ = register_run(run, checkpoint, cfg, {**metrics}, None)
+    return version, promoted
 
 
 def check_pairs_quality(doc, pack_name, expected_pairs, missing):
@@ -74,18 +105,19 @@ def check_pairs_quality(doc, pack_name, expected_pairs, missing):
 
 def test_pairs_quality_from_a_checkpoint(tmp_path, checkpoint):
     pack = make_pack(tmp_path)
-    assert export_cli(["pairs-quality", "--pack", str(pack), "--model", str(checkpoint)]) == 0
+    # exit 1: written, with pairs set aside (the sidecar says which)
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--model", str(checkpoint), "--render", "never"]) == 1
     doc = json.loads((pack / "pairs-quality.v0.json").read_text())
     # pair 3 lost its fg file, pair 5 has an unreadable bg: left out, and one file each counted
     check_pairs_quality(doc, "coupled_test_pack", [i for i in range(12) if i not in (3, 5)], missing=2)
+    meta = json.loads((pack / "pairs-quality.v0.meta.json").read_text())
+    assert meta["scoring_path"] == "static" and meta["renders"] is None and meta["model"] == str(checkpoint)
+    assert meta["pairs"]["in"] == meta["pairs"]["written"] + meta["pairs"]["set_aside"] == 12
+    assert meta["pairs"]["written"] == 10 and meta["path_figures"]["static/test_unseen/pairwise_acc"] == 0.71
 
 
-def test_pairs_quality_from_the_champion_with_a_web_manifest(tmp_path, checkpoint, monkeypatch):
-    monkeypatch.setenv("AIVJ_REGISTRY", str(tmp_path / "models"))
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = {"model": {"_target_": "callbacks.testing.TinyCouplingModule"}}
-    _, promoted, _ = register_run(run, checkpoint, cfg, {"golden/pass_rate": 1.0}, None)
+def test_pairs_quality_from_the_champion_with_a_web_manifest(tmp_path, checkpoint):
+    _, promoted = register(tmp_path, checkpoint, PASSING)
     assert promoted
     pack = make_pack(tmp_path, n=6, missing=(), broken=())
     web = {"version": "v0", "generatedAt": "2026-01-29T00:00:00Z", "pack": "webpack",
@@ -93,8 +125,61 @@ def test_pairs_quality_from_the_champion_with_a_web_manifest(tmp_path, checkpoin
                       "bgUrl": f"/presets/webpack/bg/coupled_{i:05d}_20260129_015409_bg.milk"} for i in range(6)]}
     (pack / "pairs-manifest.v0.json").write_text(json.dumps(web))
     out = tmp_path / "out" / "pq.json"
-    assert export_cli(["pairs-quality", "--pack", str(pack), "--out", str(out)]) == 0
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--out", str(out), "--render", "never"]) == 0
     check_pairs_quality(json.loads(out.read_text()), "webpack", list(range(10, 16)), missing=0)
+    assert json.loads((tmp_path / "out" / "pq.meta.json").read_text())["pairs"]["written"] == 6
+
+
+def test_static_path_refused_without_static_figures(tmp_path, checkpoint, capsys):
+    version, _ = register(tmp_path, checkpoint, RENDER_ONLY)
+    pack = make_pack(tmp_path, n=4, missing=(), broken=())
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--render", "never"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and version in err and "static/test_unseen/pairwise_acc" in err
+    assert not (pack / "pairs-quality.v0.json").exists()
+
+
+def test_render_always_without_projectm_fails_with_the_install_line(tmp_path, checkpoint, capsys, monkeypatch):
+    from aivj.refinery.native import INSTALL_HINT
+
+    register(tmp_path, checkpoint, PASSING)
+    no_projectm(monkeypatch)
+    pack = make_pack(tmp_path, n=4, missing=(), broken=())
+    for extra in (["--render", "always"], ["--score", "refinery"]):
+        assert export_cli(["pairs-quality", "--pack", str(pack), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and INSTALL_HINT in err
+    assert not (pack / "pairs-quality.v0.json").exists()
+
+
+def test_auto_without_projectm_falls_back_with_one_warning(tmp_path, checkpoint, capsys, monkeypatch):
+    version, _ = register(tmp_path, checkpoint, PASSING)
+    no_projectm(monkeypatch)
+    pack = make_pack(tmp_path, n=4, missing=(), broken=())
+    assert export_cli(["pairs-quality", "--pack", str(pack)]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "static/test_unseen/pairwise_acc" in err[0] and "0.710" in err[0] and version in err[0]
+    meta = json.loads((pack / "pairs-quality.v0.meta.json").read_text())
+    assert meta["scoring_path"] == "static" and "libprojectm-dev" in meta["fallback_reason"]
+    # the same fallback for a version that never measured its static path: refused, not shipped
+    (pack / "pairs-quality.v0.json").unlink()
+    other = register_run(tmp_path / "run", checkpoint, {"model": {"_target_": "callbacks.testing.TinyCouplingModule"}},
+                         RENDER_ONLY, None, auto_promote=False)[0]
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--model", other]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no renders" in err and "static/test_unseen/pairwise_acc" in err
+    assert not (pack / "pairs-quality.v0.json").exists()
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xfe\x00binary", b"v999_zzzz\n"])
+def test_broken_champion_pointer_is_one_line_naming_the_file(tmp_path, checkpoint, capsys, garbage):
+    register(tmp_path, checkpoint, PASSING)
+    pointer = tmp_path / "registry" / "champion"
+    pointer.write_bytes(garbage)
+    pack = make_pack(tmp_path, n=4, missing=(), broken=())
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--render", "never"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(pointer) in err and "Traceback" not in err
 
 
 def test_std_stretch_spreads_a_narrow_distribution():

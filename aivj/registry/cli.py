@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "promote":
             _require_sound(reg, args.version)
             try:
+                reg.champion()  # a broken default pointer is reported here; --force overwrites it
                 champion = reg.champion_for(reg.fingerprint(args.version))
                 ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None)
             except RegistryError as exc:

@@ -160,3 +160,13 @@ def test_shader_and_custom_shape_signals():
     assert feature(vec, "sim_shapes_area") == pytest.approx(math.log1p(0.5 * 0.25))
     assert feature(vec, "sim_warp_ret_mul") == pytest.approx(0.96)
     assert feature(vec, "sim_comp_invert") == 1.0 and feature(vec, "sim_has_comp_shader") == 1.0
+
+
+def test_docs_list_every_simulated_feature():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "features.md").read_text()
+    section = text[text.index("## Simulated features") :]
+    missing = [name for name in SIM_FEATURE_NAMES if f"`{name}`" not in section]
+    assert not missing, f"docs/features.md lacks {missing}"
+    assert f"SIM_DIM {SIM_DIM}" in section

@@ -162,17 +162,12 @@ class _Compiler:
         return lambda: a() if c() != 0 else b()
 
     def binary(self, op: str, a, b):
-        if op == "+":
-            return lambda: a() + b()
-        if op == "-":
-            return lambda: a() - b()
-        if op == "*":
-            return lambda: a() * b()
-        if op in _COMPARE:
-            if self.vector:
-                fn = getattr(np, {"==": "equal", "!=": "not_equal", "<": "less", ">": "greater", "<=": "less_equal", ">=": "greater_equal"}[op])
-                return lambda: fn(a(), b()) * 1.0
-            return _SCALAR_COMPARE[op](a, b)
+        if op in _COMPARE and self.vector:
+            fn = getattr(np, {"==": "equal", "!=": "not_equal", "<": "less", ">": "greater", "<=": "less_equal", ">=": "greater_equal"}[op])
+            return lambda: fn(a(), b()) * 1.0
+        if op in _FACTORIES:
+            (ka, xa), (kb, xb) = _operand(a), _operand(b)
+            return _FACTORIES[op][ka + kb](xa, xb, self.env)
         fn = self.ops[_HELPER_OPS[op]]
         return lambda: fn(a(), b())
 
@@ -191,15 +186,43 @@ class _Compiler:
         return lambda: fn(a(), b())
 
 
-_SCALAR_COMPARE = {
-    "==": lambda a, b: lambda: 1.0 if a() == b() else 0.0, "!=": lambda a, b: lambda: 1.0 if a() != b() else 0.0,
-    "<": lambda a, b: lambda: 1.0 if a() < b() else 0.0, ">": lambda a, b: lambda: 1.0 if a() > b() else 0.0,
-    "<=": lambda a, b: lambda: 1.0 if a() <= b() else 0.0, ">=": lambda a, b: lambda: 1.0 if a() >= b() else 0.0,
-}  # fmt: skip
+def _operand(node) -> tuple[str, object]:
+    """("v", name) for a variable read, ("c", value) for a constant, ("n", closure) otherwise."""
+    if hasattr(node, "var"):
+        return "v", node.var
+    if hasattr(node, "const"):
+        return "c", node.const
+    return "n", node
+
+
+def _factories() -> dict[str, dict]:
+    """Closure factories for + - * and scalar comparisons, one per operand kind pair.
+
+    Reading a variable or constant inline instead of through its closure halves the calls in the
+    frame loop (the simulation's hot path); the factories are generated once at import.
+    """
+    read = {"n": "{}()", "v": "env[{}]", "c": "{}"}
+    ops = {"+": "{} + {}", "-": "{} - {}", "*": "{} * {}"}
+    ops |= {op: "1.0 if {} %s {} else 0.0" % op for op in ("==", "!=", "<", ">", "<=", ">=")}
+    src, names = [], {}
+    for k, (op, template) in enumerate(ops.items()):
+        for ka in "nvc":
+            for kb in "nvc":
+                body = template.format(read[ka].format("a"), read[kb].format("b"))
+                src.append(f"def f{k}_{ka}{kb}(a, b, env):\n    return lambda: {body}")
+                names.setdefault(op, {})[ka + kb] = f"f{k}_{ka}{kb}"
+    scope: dict = {}
+    exec("\n".join(src), scope)  # noqa: S102 - fixed templates, no input text
+    return {op: {kinds: scope[name] for kinds, name in table.items()} for op, table in names.items()}
+
+
+_FACTORIES = _factories()
 
 
 def _const(value: float):
-    return lambda: value
+    read = lambda: value  # noqa: E731
+    read.const = value
+    return read
 
 
 def _last(parts: list):

@@ -60,7 +60,10 @@ SERIES_NAMES = (
     "sim_disp_p90", "sim_disp_time_std", "sim_disp_space_std", "sim_disp_step", "sim_has_per_pixel",
     "sim_n_frame_statements", "sim_n_user_vars", "sim_varying_vars", "sim_failed",
 )  # fmt: skip
-SIM_FEATURE_NAMES: tuple[str, ...] = SERIES_NAMES + STATIC_NAMES
+# Feedback-loop estimates: the image keeps ``effective decay`` of itself each frame and gains what is
+# drawn on it, so its brightness settles near injection x persistence (times the gamma boost).
+DERIVED_NAMES = ("sim_effective_decay", "sim_log_persistence", "sim_injection", "sim_steady_luma")
+SIM_FEATURE_NAMES: tuple[str, ...] = SERIES_NAMES + STATIC_NAMES + DERIVED_NAMES
 SIM_DIM = len(SIM_FEATURE_NAMES)
 
 
@@ -221,6 +224,18 @@ def _summaries(s: dict[str, np.ndarray], disp: np.ndarray, bass: np.ndarray) -> 
     ]  # fmt: skip
 
 
+def _derived(f: dict[str, float]) -> list[float]:
+    decay = f["sim_decay_mean"]
+    if f["sim_has_warp_shader"]:  # a MilkDrop 2 warp shader applies its own decay
+        decay = decay * f["sim_warp_ret_mul"] - f["sim_warp_ret_sub"]
+    decay = min(max(decay, 0.0), 1.0)
+    log_persistence = math.log(1.0 / max(1.0 - decay, 0.002))
+    injection = (f["sim_wave_lum_mean"] * (1.0 + f["sim_additive_wave"]) + f["sim_waves_lum"] + math.expm1(f["sim_shapes_area"])
+                 + 20.0 * (f["sim_border_outer"] + f["sim_border_inner"]) + 0.1 * f["sim_mv_lum"])  # fmt: skip
+    steady = math.log1p(injection * math.exp(log_persistence) * max(f["sim_gamma_mean"], 0.0) / 2.0)
+    return [decay, log_persistence, injection, steady]
+
+
 def simulate_features(preset: MilkPreset) -> np.ndarray:
     """The ``SIM_DIM`` float32 vector of a parsed preset; deterministic, finite, never raises."""
     seed = 1234
@@ -234,5 +249,6 @@ def simulate_features(preset: MilkPreset) -> np.ndarray:
     row = _summaries(s, disp, np.asarray(audio_track()["bass"]))
     row += [float(bool(preset.per_pixel)), math.log1p(statements), math.log1p(n_user), varying, float(failed or pixel_failed)]
     row += static_features(preset)
+    row += _derived(dict(zip(SIM_FEATURE_NAMES, row)))
     out = np.asarray(row, dtype=np.float64)
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP).astype(np.float32)

@@ -33,6 +33,21 @@ def unseen_debian_presets(data_dir: Path, n: int, seed: int = 0) -> list[Path]:
     return [Path(files[i].path) for i in sorted(pick)]
 
 
+def write_coupled_pack(out_dir: Path, presets: list[Path], name: str = "coupled_pack") -> Path:
+    """A generator-style pack: pair k is its own two files (presets 2k and 2k+1), named as the generator names them."""
+    pack = Path(out_dir) / name
+    (pack / "fg").mkdir(parents=True, exist_ok=True)
+    (pack / "bg").mkdir(exist_ok=True)
+    with open(pack / "manifest.jsonl", "w", encoding="utf-8") as fh:
+        for k in range(len(presets) // 2):
+            stem = f"coupled_{k:05d}_20260129_015409"
+            shutil.copyfile(presets[2 * k], pack / "fg" / f"{stem}_fg.milk")
+            shutil.copyfile(presets[2 * k + 1], pack / "bg" / f"{stem}_bg.milk")
+            fh.write(json.dumps({"pair": k, "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk",
+                                 "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk"}) + "\n")
+    return pack
+
+
 def write_pack(out_dir: Path, presets: list[Path], n_pairs: int, seed: int = 0, name: str = "export_pack") -> Path:
     """``n_pairs`` distinct ordered FG/BG pairs (fg != bg) of ``presets`` as a pack folder."""
     pack = Path(out_dir) / name

@@ -18,17 +18,24 @@ import hydra  # noqa: E402
 import lightning as L  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
+from aivj.export.checkpoint import read_checkpoint  # noqa: E402
 from aivj.training import apply_extras, build, instantiate_group, log, save_metrics, scalar_metrics  # noqa: E402
+from aivj.validate import ConfigError, exit_on_bad_config, fail  # noqa: E402
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    if not os.path.exists(cfg.ckpt_path):
-        raise FileNotFoundError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint")
+    # Read without running code (weights_only; aivj/export/checkpoint.py), then test those weights.
+    checkpoint = read_checkpoint(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)
     model = build(cfg.model)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as exc:
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path}: its weights do not fit model={cfg.model.get('_target_')} "
+                          f"({str(exc).strip().splitlines()[0][:160]})") from None
     trainer = build(cfg.trainer, logger=instantiate_group(cfg.get("logger")), callbacks=[])
-    trainer.test(model=model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    trainer.test(model=model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)
     save_metrics(cfg.paths.output_dir, metrics, checkpoint=os.path.abspath(cfg.ckpt_path))
     log.info(f"run folder: {cfg.paths.output_dir}")
@@ -38,7 +45,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
     apply_extras(cfg)
-    evaluate(cfg)
+    exit_on_bad_config(cfg, "eval.py")
+    try:
+        evaluate(cfg)
+    except ConfigError as exc:
+        fail("eval.py", exc)
     print(f"run folder: {cfg.paths.output_dir}")
 
 

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from aivj.training import (  # noqa: E402
     apply_extras, build, instantiate_group, log, log_hparams_view, report_and_register, save_metrics, scalar_metrics,
 )
+from aivj.validate import exit_on_bad_config  # noqa: E402
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -60,6 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     apply_extras(cfg)
+    exit_on_bad_config(cfg, "train.py")  # one line naming the key or file, before any data is loaded
     metrics = train(cfg)
     print(f"run folder: {cfg.paths.output_dir}")
     return metrics.get(cfg.get("optimized_metric"))

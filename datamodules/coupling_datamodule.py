@@ -39,8 +39,10 @@ class CouplingDataModule(L.LightningDataModule):
         super().__init__()
         if data_dir is None and generator is None:
             raise ValueError("data: give data_dir (a dataset folder) or a generator")
+        if data_dir is not None and not Path(data_dir).is_dir():  # not a silent fall-back to the generator
+            raise FileNotFoundError(f"data.data_dir={data_dir}: no such dataset folder")
         self.save_hyperparameters(ignore=["generator"], logger=False)
-        self.generator = generator
+        self.generator = generator if data_dir is None else None  # a folder the user names wins
         self.data_dir = Path(data_dir) if data_dir else None
         self.val_split_names = ["val", "golden"]
         self.test_split_names = ["test_seen", "test_unseen", "golden"]

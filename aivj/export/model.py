@@ -1,7 +1,9 @@
 """Load the scoring model: a registry version, a checkpoint path, or (default) the registry champion.
 
 The LightningModule class is the one recorded with the version (``model_class`` in meta.json), or
-``aivj_model_class`` inside the checkpoint, else ``coupling.module.CouplingLitModule``.
+``aivj_model_class`` inside the checkpoint, else ``coupling.module.CouplingLitModule``; only classes of
+this project's packages are imported. Checkpoints load with ``torch.load(weights_only=True)``: a file
+that needs arbitrary Python objects to unpickle is refused before any of it runs (docs/errors.md).
 """
 
 from __future__ import annotations
@@ -33,36 +35,73 @@ def resolve_model(spec: str | None, registry_dir=None) -> tuple[Path, str, str]:
     return path, "", str(path)
 
 
-def _from_config(config: Path, ckpt: Path):
-    """Build the module from the version's composed config (nets are not in the checkpoint's hparams)."""
-    import torch
-    from omegaconf import OmegaConf
+def check_checkpoint(path: Path) -> dict:
+    """The checkpoint dict, read without running code; ValueError (one line) when it is not one."""
+    from aivj.export.checkpoint import read_checkpoint
 
-    from aivj.training import build
+    return read_checkpoint(path)
 
-    cfg = OmegaConf.load(config)
-    if "model" not in cfg:
-        return None
-    model = build(cfg.model)
-    model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"])
+
+def _apply_weights(model, ckpt: Path, state: dict):
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise ValueError(f"{ckpt}: weights do not fit the model its config builds ({first})") from None
     return model
 
 
-def load_model(spec: str | None, registry_dir=None):
-    import torch
+def _from_config(config: Path, ckpt: Path, checkpoint: dict):
+    """Build the module from the version's composed config (nets are not in the checkpoint's hparams)."""
+    from omegaconf import OmegaConf
 
+    from aivj.training import build  # refuses _target_s outside this project's trusted packages
+
+    try:
+        cfg = OmegaConf.load(config)
+    except Exception as exc:  # noqa: BLE001 - YAML and OmegaConf raise many types for a bad file
+        raise ValueError(f"{config}: not a readable config ({type(exc).__name__})") from None
+    if not hasattr(cfg, "get") or "model" not in cfg:
+        return None
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        model = build(cfg.model)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ValueError(f"{config}: its model section does not build ({str(exc).strip().splitlines()[0][:200]})") from None
+    return _apply_weights(model, ckpt, checkpoint["state_dict"])
+
+
+_TRUSTED_CLASS_PREFIXES = ("coupling.", "callbacks.", "aivj.", "experiments.")
+
+
+def _model_class(class_path: str):
+    if not isinstance(class_path, str) or not class_path.startswith(_TRUSTED_CLASS_PREFIXES):
+        raise ValueError(f"model class {class_path!r}: not one of this project's modules ({', '.join(_TRUSTED_CLASS_PREFIXES)})")
+    try:
+        return _import(class_path)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"model class {class_path}: cannot be imported ({exc})") from None
+
+
+def load_model(spec: str | None, registry_dir=None):
     ckpt, class_path, label = resolve_model(spec, registry_dir)
+    checkpoint = check_checkpoint(ckpt)
     config = ckpt.parent / "config.yaml"  # a registry version
     if not config.exists():
         config = ckpt.parent.parent / ".hydra" / "config.yaml"  # a checkpoint inside a train.py run folder
-    if config.exists() and config.stat().st_size:
-        model = _from_config(config, ckpt)
+    if config.is_file() and config.stat().st_size:
+        model = _from_config(config, ckpt, checkpoint)
         if model is not None:
             return model.eval(), label
-    if not class_path:
-        class_path = torch.load(ckpt, map_location="cpu", weights_only=False).get("aivj_model_class",
-                                                                                   DEFAULT_MODEL_CLASS)
-    cls = _import(class_path)
-    model = cls.load_from_checkpoint(str(ckpt), map_location="cpu")
+    cls = _model_class(class_path or checkpoint.get("aivj_model_class", DEFAULT_MODEL_CLASS))
+    try:
+        from lightning.pytorch.core.saving import _load_state  # load_from_checkpoint on the dict already read
+
+        model = _load_state(cls, checkpoint)
+    except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{ckpt}: cannot build {cls.__name__} from it ({first})") from None
     model.eval()
     return model, label

@@ -204,3 +204,14 @@ def test_onnx_export_matches_onnxruntime_with_another_batch(tmp_path, checkpoint
         with torch.no_grad():
             want = model.net(dict(zip(INPUTS, x)))["score"].numpy()
         assert got.shape == (n,) and np.abs(got - want).max() < 1e-4
+
+
+@pytest.mark.parametrize("args, needle", [(["--workers", "0"], "--workers 0"), (["--pack", "no/such/pack"], "no/such/pack")])
+def test_bad_arguments_are_one_line_and_write_nothing(tmp_path, checkpoint, capsys, args, needle):
+    register(tmp_path, checkpoint, PASSING)
+    pack = make_pack(tmp_path, n=4, missing=(), broken=())
+    argv = ["pairs-quality", "--pack", str(pack), "--render", "never", *args]
+    assert export_cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+    assert not (pack / "pairs-quality.v0.json").exists() and not (pack / "pairs-quality.v0.meta.json").exists()

@@ -44,10 +44,42 @@ def _check_configs(ctx) -> list[tuple[str, bool, str]]:
     return out
 
 
+def _packs_problem(packs) -> str:
+    """Why ``aivj ingest`` would find nothing to read in a --packs folder (empty when it would)."""
+    from aivj.ingest.sources import SourceError, discover
+
+    for pack in packs:
+        try:
+            manifests, _ = discover([pack])
+        except SourceError as exc:
+            return str(exc)
+        if not manifests:
+            return f"--packs {pack}: no manifest.jsonl, pairs-manifest.v0.json or elite manifest in it"
+    return ""
+
+
+def _check_export_packs(ctx) -> list[tuple[str, bool, str]]:
+    from aivj.ingest.packs import read_pack_rows
+    from aivj.ingest.sources import SourceError
+
+    out = []
+    for pack in getattr(ctx, "export_packs", []) or []:
+        try:
+            read = read_pack_rows(pack)
+            out.append(("export", bool(read.rows), f"--export-pack {pack}: {len(read.rows)} pairs"
+                        + (f"; {read.summary()}" if read.set_aside else "")))
+        except SourceError as exc:
+            out.append(("export", False, f"--export-pack {exc}"))
+    return out
+
+
 def _check_data(ctx) -> tuple[str, bool, str]:
     from scripts.pipeline_stages import StageFailed, parquet
 
     if ctx.packs:
+        problem = _packs_problem(ctx.packs)
+        if problem:
+            return "data", False, problem
         return "data", True, f"{len(ctx.packs)} pack folder(s) will be ingested into {ctx.data_dir}"
     try:
         return "data", True, parquet(ctx)[0]
@@ -59,6 +91,7 @@ def dry_run(ctx, state: dict | None) -> int:
     checks = _check_configs(ctx)
     if all(ok for _, ok, _ in checks):
         checks.append(_check_data(ctx))
+    checks += _check_export_packs(ctx)
     absent = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
     checks.append(("export", not absent, "onnx and onnxruntime import" if not absent else
                    f"missing {', '.join(absent)} (pip install -e '.[export]')"))

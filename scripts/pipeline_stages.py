@@ -87,6 +87,12 @@ def parquet(ctx: Context) -> tuple[str, dict]:
     if folder is None or not (folder / "presets.parquet").exists():
         raise StageFailed(f"{folder}: no presets.parquet; build it (`aivj ingest PACKS --output DIR`, "
                           "`aivj refine build`) or pass --packs / --data-dir")
+    from aivj.validate import ConfigError, check_dataset
+
+    try:
+        check_dataset(folder)  # a truncated Parquet file is one line here, not a pyarrow traceback
+    except ConfigError as exc:
+        raise StageFailed(str(exc)) from None
     n_presets = read_presets(folder).num_rows
     split = pairs_dataset(folder).to_table(columns=["split"]).column("split")
     counts = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(split).to_pylist()}

@@ -27,17 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     from aivj.ingest.convert import ConvertError, convert
     from aivj.ingest.sources import SourceError
 
-    if args.sample is not None and args.sample < 1:
-        print("aivj ingest: --sample must be >= 1", file=sys.stderr)
-        return 2
+    from aivj.cli import debug_enabled, one_line
+
+    for flag, value in (("--sample", args.sample), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            print(f"aivj ingest: {flag} {value}: must be 1 or more", file=sys.stderr)
+            return 2
     try:
         result = convert(args.inputs, args.output, sample=args.sample, strict=args.strict, workers=args.workers, progress=not args.no_progress)
-    except SourceError as exc:
-        print(f"aivj ingest: {exc}", file=sys.stderr)
-        return 2
-    except ConvertError as exc:
-        print(f"aivj ingest: {exc}", file=sys.stderr)
-        return 1
+    except (SourceError, ConvertError, OSError) as exc:
+        if debug_enabled():
+            raise
+        print(f"aivj ingest: {one_line(exc)}", file=sys.stderr)
+        return 1 if isinstance(exc, ConvertError) else 2
     s = result.summary
     print(
         f"{args.output}: {s['rows_written']} pairs written, {s['rows_quarantined']} quarantined of {s['rows_in']} rows "

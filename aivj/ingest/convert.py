@@ -9,6 +9,9 @@ Every manifest row either becomes a pair or is quarantined with one reason, so
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,9 +65,37 @@ def read_rows(manifests: list[Path], sample: int | None) -> tuple[list[RawPair],
     return rows, unreadable
 
 
+def check_output(out_dir: Path) -> None:
+    """Fail before any parsing when the output folder cannot be written (SourceError, one line)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SourceError(f"--output {out_dir}: is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as exc:
+        raise SourceError(f"--output {out_dir}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _write_failed(out_dir: Path, records, quarantine: list[dict], summary: dict) -> Path:
+    """A failed run's quarantine and summary: in the output folder, unless it holds a dataset that a
+    failed run must not mix with; then in ``DIR.failed/`` (written whole in a temp folder, then swapped)."""
+    if not (out_dir / "presets.parquet").exists():
+        write_output(out_dir, [], records, quarantine, summary, dataset=False)
+        return out_dir
+    failed = out_dir.with_name(out_dir.name + ".failed")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{failed.name}.", dir=out_dir.parent))
+    write_output(tmp, [], records, quarantine, summary, dataset=False)
+    if failed.exists():
+        shutil.rmtree(failed)
+    os.replace(tmp, failed)
+    return failed
+
+
 def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict: bool = False,
             workers: int | None = None, progress: bool = True) -> Result:  # fmt: skip
     manifests, label_files = discover([Path(p) for p in inputs])
+    check_output(out_dir)
     if not manifests:
         raise ConvertError(f"{', '.join(map(str, inputs))}: no manifest.jsonl, pairs-manifest.v0.json or elite manifest found")
     rows, quarantine = read_rows(manifests, sample)
@@ -116,12 +147,12 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
     summary["status"] = "ok"
     if strict and quarantine:
         summary["status"] = "failed: --strict and rows were quarantined (dataset not written)"
-        write_output(out_dir, [], records, quarantine, summary, dataset=False)
-        raise ConvertError(f"--strict: {len(quarantine)} rows quarantined (first: {quarantine[0]['reason']} in {quarantine[0]['source']}); see {out_dir / '_quarantine.jsonl'}")
+        where = _write_failed(out_dir, records, quarantine, summary)
+        raise ConvertError(f"--strict: {len(quarantine)} rows quarantined (first: {quarantine[0]['reason']} in {quarantine[0]['source']}); see {where / '_quarantine.jsonl'}")
     if not pairs:
         summary["status"] = "failed: nothing could be converted (dataset not written)"
-        write_output(out_dir, [], records, quarantine, summary, dataset=False)
-        raise ConvertError(f"nothing could be converted: {len(quarantine)} of {rows_in} rows quarantined ({summary['quarantine_reasons']}); see {out_dir / '_quarantine.jsonl'}")
+        where = _write_failed(out_dir, records, quarantine, summary)
+        raise ConvertError(f"nothing could be converted: {len(quarantine)} of {rows_in} rows quarantined ({summary['quarantine_reasons']}); see {where / '_quarantine.jsonl'}")
     summary = write_output(out_dir, pairs, records, quarantine, summary)
     registry.save()
     return Result(summary, quarantine)

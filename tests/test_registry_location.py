@@ -77,6 +77,9 @@ def test_fingerprints_never_compete_and_the_shipped_champion_is_the_fallback(dir
     better, promoted, _ = add(tmp_path, "real3", "real_data", metrics(1.0, 0.95))
     assert promoted and reg.default_champion() == better and reg.shipped_champion() == real[0]
     assert sorted(p.name for p in shipped.iterdir()) == before
+    # prune keeps every fingerprint's champion, not only the default one
+    assert registry_cli(["prune", "--keep", "0"]) == 0
+    assert reg.versions() == sorted([smoke, better]) and reg.champion_for(reg.fingerprint(smoke)) == smoke
 
 
 def test_runs_cannot_write_into_the_shipped_folder(dirs, tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("version", nargs="?")
     verify = sub.add_parser("verify", help="check every file against its recorded sha256 and the pointer")
     verify.add_argument("version", nargs="?")
-    prune = sub.add_parser("prune", help="delete all but the best K versions (by validation metric) and the champion")
+    prune = sub.add_parser("prune", help="delete all but the best K versions (by validation metric) and the champions")
     prune.add_argument("--keep", type=int, default=5)
     prune.add_argument("--dry-run", action="store_true")
     ship = sub.add_parser("ship", help="copy VERSION into models/ as the shipped champion (for a fresh clone)")
@@ -85,7 +85,7 @@ def _prune(reg: Registry, keep: int, dry_run: bool) -> int:
         val = lookup(reg.metrics(v), rules.val_metric)
         scored.append((val if val is not None else float("-inf"), v))
     ranked = [v for _, v in sorted(scored, reverse=True)]
-    kept = set(ranked[:keep]) | ({champion} if champion else set())
+    kept = set(ranked[:keep]) | ({champion} if champion else set()) | set(reg.fingerprint_champions().values())
     doomed = [v for v in ranked if v not in kept]
     for v in doomed:
         print(("would remove " if dry_run else "removed ") + v)

@@ -108,6 +108,16 @@ class Registry:
         """What export uses without --model: the writable champion, else the shipped one."""
         return self.champion() or self.shipped_champion()
 
+    def fingerprint_champions(self) -> dict[str, str]:
+        """{fingerprint: version} of every readable per-fingerprint pointer."""
+        folder, out = self.root / CHAMPIONS, {}
+        for pointer in sorted(folder.iterdir()) if folder.is_dir() else []:
+            with contextlib.suppress(RegistryError):
+                version = read_pointer(pointer, self.root)
+                if version:
+                    out[pointer.name] = version
+        return out
+
     def champion_for(self, fingerprint: str) -> str | None:
         """The champion a candidate trained on ``fingerprint`` is compared with (None: it competes with nobody)."""
         version = read_pointer(self.root / CHAMPIONS / fingerprint, self.root) if _safe_name(fingerprint) else None

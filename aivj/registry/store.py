@@ -249,11 +249,13 @@ class Registry:
     def verify(self, version: str | None = None) -> list[str]:
         """Problems found (empty when every file matches its recorded sha256 and the pointer is valid)."""
         problems = []
-        try:
-            self.champion()
-        except RegistryError as exc:
-            problems.append(str(exc))
-        for v in [version] if version else self.versions():
+        for pointer in (self.champion, self.shipped_champion):
+            try:
+                pointer()
+            except RegistryError as exc:
+                problems.append(str(exc))
+        shipped = [v for v in self.shipped_versions() if v not in self.versions()]
+        for v in [version] if version else self.versions() + shipped:
             try:
                 recorded = self.meta(v).get("files", {})
             except RegistryError as exc:

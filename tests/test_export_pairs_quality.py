@@ -215,3 +215,12 @@ def test_bad_arguments_are_one_line_and_write_nothing(tmp_path, checkpoint, caps
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err
     assert not (pack / "pairs-quality.v0.json").exists() and not (pack / "pairs-quality.v0.meta.json").exists()
+
+
+def test_a_pack_with_no_usable_pair_writes_nothing(tmp_path, checkpoint, capsys):
+    register(tmp_path, checkpoint, PASSING)
+    pack = make_pack(tmp_path, n=3, missing=(0, 1, 2), broken=())
+    assert export_cli(["pairs-quality", "--pack", str(pack), "--render", "never"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "manifest.jsonl" in err and "none of its 3 pair(s)" in err
+    assert not (pack / "pairs-quality.v0.json").exists()

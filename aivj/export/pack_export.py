@@ -52,6 +52,10 @@ def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", wor
     pack = read_pack(pack_dir)
     set_aside = list(getattr(pack, "set_aside", []) or [])
     rows, static, usable, missing = load_features(pack_dir, pack.pairs)
+    if not usable:
+        total = len(pack.pairs) + len(set_aside)
+        raise ValueError(f"{pack.source}: none of its {total} pair(s) is usable ({missing} preset file(s) missing or "
+                         f"unparsable, {len(set_aside)} manifest row(s) set aside)")
     path_of_row = {r: p for p, r in rows.items()}
     fg_rows, bg_rows = [u[1] for u in usable], [u[2] for u in usable]
     t0 = time.monotonic()
@@ -73,11 +77,11 @@ def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", wor
         bank_rows = renders.bank.index()
         fg_b = np.asarray([bank_rows[id_of_row[r]] for r in fg_rows], dtype=np.int64)
         bg_b = np.asarray([bank_rows[id_of_row[r]] for r in bg_rows], dtype=np.int64)
-        refinery = score_pairs(renders.bank, fg_b, bg_b)["score"] if len(usable) else np.zeros(0)
+        refinery = score_pairs(renders.bank, fg_b, bg_b)["score"]
         dead = renders.dead
         dead_pair = np.asarray([id_of_row[f] in dead or id_of_row[b] in dead for f, b in zip(fg_rows, bg_rows)], dtype=bool)
     t1 = time.monotonic()
-    model_scores = score_presets(model, static, fg_rows, bg_rows, render_rows, has_rows) if model is not None and len(usable) \
+    model_scores = score_presets(model, static, fg_rows, bg_rows, render_rows, has_rows) if model is not None \
         else np.zeros(len(usable))
     model_scores = np.asarray(model_scores, dtype=np.float64)
     if refinery is not None:

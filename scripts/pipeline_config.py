@@ -58,7 +58,7 @@ def data_location(cfg: DictConfig) -> tuple[Path | None, bool]:
     """(dataset folder, generated on first use) of the composed data config."""
     data = cfg.data
     generator = data.get("generator")
-    if generator is not None:
+    if generator is not None and not data.get("data_dir"):  # a named folder wins (as in CouplingDataModule)
         return Path(str(generator.get("out_dir"))) if generator.get("out_dir") else None, True
     return (Path(str(data.data_dir)) if data.get("data_dir") else None), False
 

@@ -95,9 +95,9 @@ def _write_failed(out_dir: Path, records, quarantine: list[dict], summary: dict)
 def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict: bool = False,
             workers: int | None = None, progress: bool = True) -> Result:  # fmt: skip
     manifests, label_files = discover([Path(p) for p in inputs])
-    check_output(out_dir)
     if not manifests:
         raise ConvertError(f"{', '.join(map(str, inputs))}: no manifest.jsonl, pairs-manifest.v0.json or elite manifest found")
+    check_output(out_dir)
     rows, quarantine = read_rows(manifests, sample)
     labels = read_labels(label_files)
     seen: set[tuple[str, int]] = set()

@@ -44,6 +44,8 @@ def _row(item, index: int, path: Path, layout: str, pack: str) -> RawPair:
         row.error = "pair entry has no fg/bg path"
     if isinstance(raw_pair, (bool, list, dict)):  # json true would otherwise become the line index
         row.error = f"pair id {json.dumps(raw_pair)} is not a number or a name"
+    elif not -(2**63) <= pair < 2**63:  # the pairs table stores int64
+        row.error = f"pair id {raw_pair} is out of range"
     score, quality = as_float(item.get("score")), as_float(item.get("quality01", item.get("quality")))
     if score is not None:
         row.score = score

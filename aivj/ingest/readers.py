@@ -62,7 +62,8 @@ def read_jsonl_manifest(path: Path) -> list[RawPair]:
     """Coupled pack (``pair``/``pair_id``, fg/bg) or deep_alchemy (same plus ``quality``)."""
     pack, rows = path.parent.name, []
     try:
-        lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        # JSON Lines end at "\n" only: text mode and splitlines() would also cut at a lone \r, \x85 or U+2028
+        lines = [line.removesuffix("\r") for line in path.read_bytes().decode("utf-8-sig", errors="replace").split("\n")]
     except OSError as exc:
         raise SourceError(f"{path}: unreadable ({exc.strerror})") from exc
     for index, line in enumerate(lines):

@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from omegaconf import open_dict
 
 from scripts.pipeline_config import compose_train
 
 
 def final_predictions(overrides: list[str], run_dir: Path, ckpt: str) -> dict:
+    from aivj.export.checkpoint import read_checkpoint
     from aivj.training import build, collect_predictions
 
     cfg = compose_train(overrides, run_dir)
     with open_dict(cfg):
         del cfg["hydra"]
     model = build(cfg.model)
-    model.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"])
+    model.load_state_dict(read_checkpoint(ckpt)["state_dict"])  # weights only: a checkpoint cannot run code
     datamodule = build(cfg.data)
     datamodule.setup("test")
     return collect_predictions(model, datamodule, list(dict.fromkeys(datamodule.test_split_names)))

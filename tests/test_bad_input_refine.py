@@ -118,3 +118,13 @@ def test_which_cached_statuses_a_rerun_skips(rec, retry, is_settled):
     from aivj.refinery.render import settled
 
     assert settled(rec, retry) is is_settled
+
+
+def test_score_out_that_is_a_file_fails_before_rendering(tmp_path, capsys):
+    pack = bad.pack(tmp_path, [bad.pair(0)])
+    out, cache = tmp_path / "out.json", tmp_path / "cache"
+    out.write_text("keep me")
+    rc, _, err = bad.run_cli(["refine", "score", str(pack), "--out", str(out), "--cache", str(cache)], capsys)
+    assert rc == 2
+    bad.one_line_error(err, str(out), "is a file")
+    assert out.read_text() == "keep me" and not cache.exists()

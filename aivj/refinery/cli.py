@@ -89,7 +89,9 @@ def cmd_score(args) -> int:
     from aivj.refinery.scoring import score_pairs
 
     settings = _settings(args)
-    pack = Path(args.pack)
+    pack, out = Path(args.pack), Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, not a folder")
     read = read_pack_rows(pack)
     if read.set_aside:
         print(f"  set aside: {read.summary()}", file=sys.stderr)
@@ -121,7 +123,6 @@ def cmd_score(args) -> int:
     rms, peak = library.sample_audio_stats(cache)
     wd = [r["warp_diff"] if r["warp_diff"] is not None else np.nan for r in kept]
     cd = [r["cx_diff"] if r["cx_diff"] is not None else np.nan for r in kept]
-    out = Path(args.out)
     n = tables.write_jsonl(tables.eval_rows(read.pack, pair, fg, bg, res, rms, peak, wd, cd), out / "eval.jsonl")
     from datamodules.layout import write_dataset
 

@@ -7,7 +7,8 @@ static path). The epoch passes when every path reaches its threshold (``threshol
 ``threshold``). It publishes ``val/gated_pairwise_acc``: equal to
 ``val/pairwise_acc`` when the gate passes, ``fail_value`` (-1, below any accuracy) when it fails.
 ModelCheckpoint monitors the gated metric, so a failing epoch is never saved as best once any
-epoch has passed. ``patience`` consecutive failures roll back to the last state all gates passed.
+epoch has passed. ``patience`` consecutive failures roll back to the last state all gates passed,
+when one of the failing paths is in ``rollback_paths`` (default: every path).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class GoldenSetGate(RollbackJudge):
     def __init__(self, threshold: float = 0.98, patience: int = 2, pass_metric: str = "golden/pass_rate",
                  source_metric: str = "val/pairwise_acc", gated_metric: str = "val/gated_pairwise_acc",
                  fail_value: float = -1.0, golden_split: str = "golden", golden_dataloader_idx: int = 1,
-                 rollback: bool = True, paths=("render",), thresholds: dict | None = None) -> None:
+                 rollback: bool = True, paths=("render",), thresholds: dict | None = None,
+                 rollback_paths=None) -> None:
         super().__init__()
         self.paths = tuple(paths)
         if not self.paths or set(self.paths) - set(SCORING_PATHS):
@@ -35,6 +37,9 @@ class GoldenSetGate(RollbackJudge):
         for path, value in self.thresholds.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"GoldenSetGate: {path} threshold must be in [0, 1], got {value}")
+        # Failing paths that may trigger a rollback (default: all). A static path still below its
+        # threshold early in training should gate the checkpoint, not throw away the render path's progress.
+        self.rollback_paths = tuple(self.paths if rollback_paths is None else rollback_paths)
         self.threshold, self.patience = float(threshold), int(patience)
         self.pass_metric, self.source_metric, self.gated_metric = pass_metric, source_metric, gated_metric
         self.fail_value, self.golden_split = float(fail_value), golden_split
@@ -105,7 +110,7 @@ class GoldenSetGate(RollbackJudge):
         emit_event(trainer, "golden_gate_fail", pass_rate=rate, threshold=self.thresholds[self.paths[0]],
                    failing_paths=failing, pass_rates=rates, thresholds=self.thresholds,
                    consecutive_failures=self.consecutive_failures)
-        if self.do_rollback and self.consecutive_failures >= self.patience:
+        if self.do_rollback and self.consecutive_failures >= self.patience and set(failing) & set(self.rollback_paths):
             if store.rollback(trainer, pl_module, source="GoldenSetGate",
                               reason=f"{self.consecutive_failures} consecutive golden-gate failures ({', '.join(failing)} path)",
                               pass_rate=rate):

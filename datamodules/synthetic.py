@@ -8,6 +8,10 @@ Generative model (documented in docs/data-layout.md, recovered by tests/test_syn
   (layers that differ in layout complement each other) plus ``0.5 * fg_0`` (order matters);
 * temporal term  ``t = sum_k b_k fg_k bg_k``            over the temporal dims ``4..7``
   (phase agreement of motion);
+* with ``score_from="render"`` both terms read render summary dims ``0..7`` in place of the static
+  dims: the score then depends on the preset's render, itself a fixed non-linear function of its
+  static features, as with real presets (a static-only model must learn the render; tests of the
+  static scoring path use it);
 * both standardised to ``s_z``, ``t_z``; ``spatial_score = sigmoid(s_z)``, ``temporal_score = sigmoid(t_z)``;
 * ``score = 5 * sigmoid(W_S * s_z + W_T * t_z + BIAS + noise)``, ``noise ~ N(0, NOISE_STD)``.
 
@@ -51,9 +55,13 @@ class SyntheticSpec:
     unseen_fraction: float = 0.1
     golden_per_side: int = 300
     seed: int = 7
+    score_from: str = "static"  # "render": the planted terms read the render summary (see above)
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps({**asdict(self), "v": GENERATOR_VERSION, "w": [W_S, W_T, BIAS]}, sort_keys=True).encode()).hexdigest()[:10]
+        spec = asdict(self)
+        if spec["score_from"] == "static":
+            del spec["score_from"]  # datasets generated before the option keep their fingerprint
+        return hashlib.sha256(json.dumps({**spec, "v": GENERATOR_VERSION, "w": [W_S, W_T, BIAS]}, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def _hash01(keys: np.ndarray, salt: str) -> np.ndarray:
@@ -92,7 +100,10 @@ def generate(spec: SyntheticSpec) -> tuple[pa.Table, pa.Table]:
     keep[first] = True
     keep &= fg != bg
     fg, bg = fg[keep], bg[keep]
-    s, t = planted_terms(feats[fg], feats[bg], spec.seed)
+    if spec.score_from not in ("static", "render"):
+        raise ValueError(f"synthetic score_from must be 'static' or 'render', got {spec.score_from!r}")
+    drivers = feats if spec.score_from == "static" else render[:, :RENDER_SUMMARY_DIM]
+    s, t = planted_terms(drivers[fg], drivers[bg], spec.seed)
     s_z, t_z = (s - s.mean()) / s.std(), (t - t.mean()) / t.std()
     logit = W_S * s_z + W_T * t_z + BIAS + rng.normal(0, spec.noise_std, size=len(s))
     score = (5 / (1 + np.exp(-logit))).astype(np.float32)

@@ -33,7 +33,7 @@ def fit(tmp_path, module, callbacks, epochs=4):
 
 
 def test_a_failing_static_path_fails_the_epoch(tmp_path):
-    gate = GoldenSetGate(threshold=0.9, paths=["render", "static"], thresholds={"static": 0.8}, rollback=False)
+    gate = GoldenSetGate(threshold=0.9, paths=["render", "static"], thresholds={"static": 0.8}, rollback_paths=["render"])
     ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/gated_pairwise_acc", mode="max", save_top_k=1)
     fit(tmp_path, StaticPathLogged(bad_epochs=[2, 3]), [gate, ckpt])
     assert gate.thresholds == {"render": 0.9, "static": 0.8}
@@ -41,6 +41,7 @@ def test_a_failing_static_path_fails_the_epoch(tmp_path):
     assert [h["passed"] for h in gate.history][1:] == [True, False, False]
     fails = [e for e in read_events(tmp_path) if e["kind"] == "golden_gate_fail"]
     assert [e["failing_paths"] for e in fails if e["epoch"] >= 2] == [["static"], ["static"]]
+    assert not any(e["kind"] == "rollback" for e in read_events(tmp_path))  # static is not a rollback path
     assert torch.load(ckpt.best_model_path, weights_only=False)["epoch"] in (0, 1)
 
 

@@ -95,8 +95,8 @@ class PresetEncoder(nn.Module):
         self.ffn = nn.ModuleList(FeedForward(dim, 2, dropout) for _ in range(layers))
 
     def tokens_and_aux(self, static: torch.Tensor, render: torch.Tensor,
-                       has_render: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Tokens [N, 2, T, d] and the render predictor's loss (None without a predictor)."""
+                       has_render: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Tokens [N, 2, T, d], the render predictor's loss (None without a predictor), has_render after dropout."""
         has_render = has_render.float()
         aux = None
         if self.predictor is not None:
@@ -117,7 +117,7 @@ class PresetEncoder(nn.Module):
         t = (t.unsqueeze(1) + self.layer_embedding[:, None, :]).reshape(2 * n, nt, d)
         for attn, ffn in zip(self.self_attn, self.ffn):
             t = ffn(attn(t, t))
-        return t.reshape(n, 2, nt, d), aux
+        return t.reshape(n, 2, nt, d), aux, has_render
 
     def forward(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor) -> torch.Tensor:
         return self.tokens_and_aux(static, render, has_render)[0]
@@ -165,14 +165,14 @@ class DualLayerCouplingNetwork(nn.Module):
         """[N, 64], [N, 96], [N] -> cache [N, 2 (as FG, as BG), C]; each row depends on its preset alone."""
         return self._encode(static, render, has_render)[0]
 
-    def _encode(self, static, render, has_render) -> tuple[torch.Tensor, torch.Tensor | None]:
-        tokens, aux = self.encoder.tokens_and_aux(static, render, has_render)  # [N, 2, T, d]
+    def _encode(self, static, render, has_render) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        tokens, aux, seen = self.encoder.tokens_and_aux(static, render, has_render)  # [N, 2, T, d]
         parts = [tokens.mean(2), tokens.flatten(2)]
         if self.blocks:
             qkv = [torch.stack([p.flatten(1) for p in self.blocks[0].project(tokens[:, layer], layer)], 1)
                    for layer in (0, 1)]  # per layer [N, 3, h*T*d_k]
             parts.append(torch.stack(qkv, 1).flatten(2))
-        return torch.cat(parts, dim=-1), aux
+        return torch.cat(parts, dim=-1), aux, seen
 
     def _unpack(self, enc: torch.Tensor, idx: torch.Tensor, layer: int, what: str) -> torch.Tensor:
         """Gather one part of the cache for the given presets (slice first so only it is copied)."""
@@ -208,10 +208,11 @@ class DualLayerCouplingNetwork(nn.Module):
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         (sf, rf, hf), (sb, rb, hb) = side_tensors(batch, "fg"), side_tensors(batch, "bg")
-        enc, aux = self._encode(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]))
+        enc, aux, seen = self._encode(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]))
         n = sf.shape[0]
         idx = torch.arange(n, device=sf.device)
         out = self.score_pairs(enc, idx, idx + n)
+        out["unrendered_layers"] = 2 - seen[:n] - seen[n:]  # 0, 1 or 2 per pair, after render dropout
         if aux is not None:
             out["render_aux"] = aux  # a scalar: the render predictor's loss over this batch's rendered presets
         return out

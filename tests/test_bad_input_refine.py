@@ -110,6 +110,7 @@ def test_score_sets_aside_duplicates_true_ids_and_same_file_pairs(tmp_path, caps
     ({"status": "ok", "path": "/abs/x.milk"}, (), True),
     ({"status": "black", "path": "/abs/x.milk"}, (), True),
     ({"status": "black", "path": "rend3/x.milk"}, (), False),  # written by the cwd bug: maybe a false black
+    ({"status": "ok", "path": "rend3/x.milk"}, (), True),  # frames were rendered: not rendered again
     ({"status": "load_error", "path": "/abs/x.milk"}, (), False),  # depends on the path and the disk
     ({"status": "timeout", "path": "/abs/x.milk"}, (), True),
     ({"status": "timeout", "path": "/abs/x.milk"}, ("crash", "timeout"), False),  # --retry-failed

@@ -5,7 +5,7 @@ in the cache's status log with a reason, the worker is restarted when needed and
 
 Job paths are made absolute here (workers run with the repository as their working directory) and a
 re-run retries every ``load_error``: whether a file can be read depends on its path and the disk, not
-on the content hash the cache is keyed by. Records written with a relative path (an older bug that
+on the content hash the cache is keyed by. Failures written with a relative path (an older bug that
 recorded unreadable presets as ``black``) are retried too; ``retry`` adds more statuses (crash, timeout).
 """
 
@@ -98,7 +98,8 @@ def settled(rec: dict, retry: tuple[str, ...] = ()) -> bool:
     """Whether a status record is a result a re-run may skip."""
     if rec.get("status") in ALWAYS_RETRIED or rec.get("status") in retry:
         return False
-    return os.path.isabs(rec.get("path", "/"))  # relative: written by the cwd bug, maybe a false "black"
+    # A failure recorded with a relative path was written by the cwd bug: maybe a false "black".
+    return rec.get("status") == "ok" or os.path.isabs(rec.get("path", "/"))
 
 
 def absolute(jobs: list[Job]) -> list[Job]:

@@ -103,3 +103,16 @@ def test_counts_below_one_are_refused(flag, tmp_path, capsys):
     assert rc == 2
     bad.one_line_error(err, flag)
     assert not (tmp_path / "o").exists()
+
+
+def test_a_truncated_old_dataset_in_the_output_is_named(tmp_path, capsys):
+    out = tmp_path / "out"
+    src = bad.pack(tmp_path, [bad.pair(0), bad.pair(1)])
+    assert bad.run_cli([*INGEST, str(src), "--output", str(out)], capsys)[0] == 0
+    presets = out / "presets.parquet"
+    presets.write_bytes(presets.read_bytes()[:100])
+    before = bad.tree_snapshot(out)
+    rc, _, err = bad.run_cli([*INGEST, str(src), "--output", str(out)], capsys)
+    assert rc == 2
+    bad.one_line_error(err, str(presets), "not a readable Parquet file")
+    assert bad.tree_snapshot(out) == before

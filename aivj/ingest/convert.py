@@ -75,6 +75,14 @@ def check_output(out_dir: Path) -> None:
         tempfile.TemporaryFile(dir=out_dir).close()
     except OSError as exc:
         raise SourceError(f"--output {out_dir}: cannot write there ({exc.strerror or exc})") from None
+    if (out_dir / "presets.parquet").exists():  # a re-run reads the old tables: a torn one is named, not a traceback
+        from aivj.validate import ConfigError, check_parquet
+
+        try:
+            for path in [out_dir / "presets.parquet", *sorted((out_dir / "pairs").rglob("*.parquet"))]:
+                check_parquet(path)
+        except ConfigError as exc:
+            raise SourceError(f"--output {exc}; move the old dataset away or choose another folder") from None
 
 
 def _write_failed(out_dir: Path, records, quarantine: list[dict], summary: dict) -> Path:

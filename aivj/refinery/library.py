@@ -51,7 +51,7 @@ def scan(roots: list[Path | str], source: str) -> list[PresetFile]:
     files: list[tuple[Path, Path]] = []
     for root in map(Path, roots):
         if root.is_dir():
-            files += [(p, root) for p in sorted(root.rglob("*")) if p.suffix.lower() == ".milk"]
+            files += [(p, root) for p in sorted(root.rglob("*")) if p.suffix.lower() == ".milk" and p.is_file()]
         elif root.exists():
             files.append((root, root.parent))
         else:

@@ -27,7 +27,7 @@ from aivj.milk.parser import parse_milk
 from aivj.milk.simulate import SIM_DIM, SIM_FEATURE_NAMES, simulate_features
 from aivj.refinery.descriptors import SUMMARY_NAMES
 
-TARGETS = ("mean_luma", "motion", "vitality", "colourfulness", "black_fraction", "temporal_std_luma")
+TARGETS = ("mean_luma", "motion", "vitality", "colourfulness")
 
 
 def _featurise(path: Path) -> tuple[str, np.ndarray, np.ndarray] | None:
@@ -106,6 +106,28 @@ def pair_model(vec: dict[str, np.ndarray], train, tests: list, seed: int = 0) ->
     return [pairwise_accuracy(model.predict(xs(t)), t["score"].to_numpy()) for t in tests]
 
 
+STAGE_TARGETS = ("mean_luma", "motion", "vitality", "spatial_std_luma", "colourfulness", "black_fraction")
+
+
+def predicted_summary(vec: dict[str, np.ndarray], summary: dict[str, np.ndarray], fit_ids: list[str]) -> dict[str, np.ndarray]:
+    """Stage one: render-summary values per preset, out-of-fold for ``fit_ids``, full-fit for the rest."""
+    X = np.stack([vec[i] for i in fit_ids])
+    Y = np.stack([summary[i][[SUMMARY_NAMES.index(t) for t in STAGE_TARGETS]] for i in fit_ids])
+    groups = twin_groups(np.stack([vec[i][:64] for i in fit_ids]))
+    fitted = set(fit_ids)
+    rest = [i for i in vec if i not in fitted]
+    out = {i: np.zeros(len(STAGE_TARGETS)) for i in vec}
+    Xr = np.stack([vec[i] for i in rest])
+    for k in range(len(STAGE_TARGETS)):
+        for tr, te in GroupKFold(5).split(X, Y, groups):
+            model = HistGradientBoostingRegressor(max_iter=150, random_state=0).fit(X[tr], Y[tr, k])
+            for row, v in zip(te, model.predict(X[te])):
+                out[fit_ids[row]][k] = v
+        for i, v in zip(rest, HistGradientBoostingRegressor(max_iter=150, random_state=0).fit(X, Y[:, k]).predict(Xr)):
+            out[i][k] = v
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
@@ -113,6 +135,8 @@ def main() -> None:
     ap.add_argument("--cream", action="store_true", help="add Cream renders from build/refinery to study (a)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default="build/static_study/features.npz")
+    ap.add_argument("--part", choices=("all", "r2", "static", "sim", "two-stage"), default="all",
+                    help="one table part per process (the parts run in parallel on a shared machine)")
     args = ap.parse_args()
 
     table = pq.read_table(Path(args.data) / "presets.parquet", columns=["preset_id", "features", "render_summary"]).to_pylist()
@@ -138,14 +162,18 @@ def main() -> None:
 
     # (a) per-preset R^2, grouped by static twins
     ids = [i for i in summary if i in feats]
+    part = args.part
     S = np.stack([feats[i][0] for i in ids])
     M = np.stack([feats[i][1] for i in ids])
     Y = np.stack([summary[i] for i in ids])
     groups = twin_groups(S)
-    print(f"\n(a) per-preset R^2, 5-fold GroupKFold over {len(ids)} rendered presets ({groups.max() + 1} twin groups)")
-    print("| inputs | " + " | ".join(TARGETS) + " |")
-    for name, X in (("64 static", S), (f"{SIM_DIM} sim", M), (f"64 static + {SIM_DIM} sim", np.hstack([S, M]))):
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in per_preset_r2(X, Y, groups)) + " |")
+    if part in ("all", "r2"):
+        print(f"\n(a) per-preset R^2, 5-fold GroupKFold over {len(ids)} rendered presets ({groups.max() + 1} twin groups)")
+        print("| inputs | " + " | ".join(TARGETS) + " |")
+        for name, X in (("64 static", S), (f"{SIM_DIM} sim", M), (f"64 static + {SIM_DIM} sim", np.hstack([S, M]))):
+            print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in per_preset_r2(X, Y, groups)) + " |", flush=True)
+    if part == "r2":
+        return
 
     # (b) pairs
     pairs = pads.dataset(Path(args.data) / "pairs", partitioning="hive").to_table(columns=["fg_id", "bg_id", "score", "split"]).to_pandas()
@@ -159,26 +187,14 @@ def main() -> None:
     print(f"\n(b) pairs (both presets on disk): train {len(train)}, test_unseen {len(unseen)}, twin-free {len(free)}")
     vec_static = {i: feats[i][0] for i in feats}
     vec_both = {i: np.concatenate(feats[i]) for i in feats}
-    rows = [("64 static", vec_static), (f"64 static + {SIM_DIM} sim", vec_both)]
+    rows = [("64 static", vec_static)] if part in ("all", "static") else []
+    rows += [(f"64 static + {SIM_DIM} sim", vec_both)] if part in ("all", "sim") else []
 
-    # two-stage: render summary predicted from static+sim; train-side presets get out-of-fold values
-    test_ids = sorted((set(unseen.fg_id) | set(unseen.bg_id) | set(pairs[pairs.split == "golden"].fg_id)) & feats.keys())
-    fit_ids = [i for i in ids if i not in set(test_ids)]
-    Xf, Yf = np.stack([vec_both[i] for i in fit_ids]), np.stack([summary[i] for i in fit_ids])
-    pred = {}
-    gf = twin_groups(np.stack([feats[i][0] for i in fit_ids]))
-    for tr, te in GroupKFold(5).split(Xf, Yf, gf):
-        for k in range(Yf.shape[1]):
-            p = HistGradientBoostingRegressor(max_iter=200, random_state=0).fit(Xf[tr], Yf[tr, k]).predict(Xf[te])
-            for row, v in zip(te, p):
-                pred.setdefault(fit_ids[row], np.zeros(Yf.shape[1]))[k] = v
-    rest = [i for i in feats if i not in pred]
-    Xr = np.stack([vec_both[i] for i in rest])
-    for k in range(Yf.shape[1]):
-        p = HistGradientBoostingRegressor(max_iter=200, random_state=0).fit(Xf, Yf[:, k]).predict(Xr)
-        for i, v in zip(rest, p):
-            pred.setdefault(i, np.zeros(Yf.shape[1]))[k] = v
-    rows.append(("two-stage: static + sim + predicted 16 render summary", {i: np.concatenate([vec_both[i], pred[i]]) for i in feats}))
+    if part in ("all", "two-stage"):
+        # test presets (unseen, golden) are never fitted on; the others get out-of-fold predictions
+        test_ids = (set(unseen.fg_id) | set(unseen.bg_id) | set(pairs[pairs.split == "golden"].fg_id)) & feats.keys()
+        pred = predicted_summary(vec_both, summary, [i for i in ids if i not in test_ids])
+        rows.append((f"two-stage: static + sim + predicted {', '.join(STAGE_TARGETS)}", {i: np.concatenate([vec_both[i], pred[i]]) for i in feats}))
     print("| inputs per preset | all unseen | twin-free unseen |")
     for name, vec in rows:
         print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in pair_model(vec, train, [unseen, free])) + " |", flush=True)

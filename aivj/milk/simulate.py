@@ -1,7 +1,7 @@
 """Static features from running a preset's equations without a renderer (docs/features.md, "sim_*").
 
 The per-frame code (``per_frame_init`` once, then ``per_frame`` for ``N_FRAMES`` frames) runs as
-translated Python (``aivj.milk.eel``) on a fixed audio track: the techno program the renders hear,
+Python closures (``aivj.milk.eel``) on a fixed audio track: the techno program the renders hear,
 cut into the render's frames (128 BPM, 16 frames a beat) and turned into MilkDrop-like bass/mid/treb
 (band energy over its mean, ``*_att`` smoothed). Per-frame values (decay, gamma, echo, wave colour
 and alpha, borders, zoom/rot/warp/dx/dy/sx/sy, darken/brighten/invert/solarize) become time series;

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def _static_training(tmp_path_factory, name: str, dropout: float, predictor: bool) -> dict:
-    from tests.conftest import compose_config
+    from conftest import compose_config  # tests/conftest.py (pytest puts tests/ on sys.path)
 
     data_dir = tmp_path_factory.getbasetemp() / "static_path_data"
     cfg = compose_config("train", [

@@ -7,6 +7,8 @@ frame [T, 3], 16x16 luma maps of every 4th frame [K, 256], motion energy [T-1] a
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +60,13 @@ class PresetBank:
         summ = np.stack([self.descriptors[k]["summary"] for k in self.ids])
         lay = np.stack([self.descriptors[k]["layout"] for k in self.ids])
         mot = np.stack([self.descriptors[k]["motion"] for k in self.ids])
-        tmp = Path(path).with_suffix(".tmp.npz")
-        np.savez(tmp, ids=np.asarray(self.ids), rgb=self.rgb, maps=self.maps, energy=self.energy, vitality=self.vitality,
-                 envelope=self.envelope, sample_frames=self.sample_frames, summary=summ, layout=lay, motion=mot)
-        tmp.replace(path)
+        path = Path(path)
+        # a unique temp name: two processes describing into one cache must not write one file
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, ids=np.asarray(self.ids), rgb=self.rgb, maps=self.maps, energy=self.energy, vitality=self.vitality,
+                     envelope=self.envelope, sample_frames=self.sample_frames, summary=summ, layout=lay, motion=mot)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "PresetBank":

@@ -96,27 +96,32 @@ def collect_predictions(model: Any, datamodule: Any, splits: list[str]) -> dict[
     import numpy as np
     import torch
 
-    pred, true, names = [], [], []
+    pred, true, names, fg, bg = [], [], [], [], []
+    ids = datamodule.presets.ids.to_numpy(zero_copy_only=False)  # preset ids: the report's contact sheet finds frames by id
     model.eval()
     with torch.no_grad():
         for split in splits:
             for batch in datamodule.eval_loader(split):
                 pred.append(model(batch)["score"].float().cpu().numpy())
                 true.append(batch["score"].numpy())
+                fg.append(ids[batch["fg_idx"].numpy()])
+                bg.append(ids[batch["bg_idx"].numpy()])
                 names += [split] * len(batch["score"])
-    return {"pred": np.concatenate(pred), "score": np.concatenate(true), "split": np.asarray(names, dtype=object)}
+    return {"pred": np.concatenate(pred), "score": np.concatenate(true), "split": np.asarray(names, dtype=object),
+            "fg_id": np.concatenate(fg), "bg_id": np.concatenate(bg)}
 
 
 def report_and_register(cfg: DictConfig, model: Any, datamodule: Any, metrics: dict[str, float], best_ckpt: str) -> None:
     """Quality report into the run folder, then the run as a registry candidate (promoted if the rule holds)."""
     from aivj.registry import register_run
+    from aivj.registry.api import data_hash
     from aivj.registry.rules import PromotionRules
     from aivj.registry.store import Registry
     from aivj.report import write_report
 
     run_dir = Path(cfg.paths.output_dir)
     registry = Registry(cfg.paths.registry_dir)
-    champion = registry.champion()
+    champion = registry.champion_for(data_hash(datamodule.data_dir))  # the one this run competes with, shipped included
     champion_metrics = registry.metrics(champion) if champion else None
     predictions = collect_predictions(model, datamodule, list(dict.fromkeys(datamodule.test_split_names)))
     write_report(run_dir, predictions, metrics, champion_metrics)

@@ -3,6 +3,7 @@
 Directory layout::
 
     DIR/presets.parquet                       one row per distinct preset (content hash)
+    DIR/presets.arrow                         the same table as Arrow IPC (memory-mapped; optional cache)
     DIR/pairs/score_bin=<0..4>/rank_quartile=<Q1..Q4>/part-0.parquet
     DIR/elite.parquet                         the elite pairs again, small, for memory mapping
     DIR/_summary.json                         counts (rows_in / rows_written / rows_quarantined ...)
@@ -10,6 +11,7 @@ Directory layout::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -115,6 +117,7 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(presets, out_dir / "presets.parquet")
+    write_presets_ipc(presets, out_dir)
     tmp = _atomic_dir(out_dir / "pairs")
     try:
         ds.write_dataset(
@@ -144,8 +147,81 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     return info
 
 
-def read_presets(data_dir: Path) -> pa.Table:
-    return pq.read_table(Path(data_dir) / "presets.parquet")
+PRESETS_IPC = "presets.arrow"
+_FINGERPRINT_KEY = b"aivj.presets_parquet"
+_NULL_COLUMNS_KEY = b"aivj.null_columns"
+
+
+def parquet_fingerprint(path: Path) -> str:
+    """Size + hash of the Parquet footer (row groups, offsets, statistics): changes with the content."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(size - 8)
+        footer_len = int.from_bytes(fh.read(4), "little")
+        fh.seek(size - 8 - footer_len)
+        footer = fh.read(footer_len)
+    return f"{size}:{hashlib.sha256(footer).hexdigest()[:32]}"
+
+
+def write_presets_ipc(presets: pa.Table, out_dir: Path) -> None:
+    """The presets table as one uncompressed Arrow IPC record batch beside presets.parquet.
+
+    Reading it is a memory map (features become numpy views without a copy); it records the
+    fingerprint of the presets.parquet it mirrors, so a stale copy is ignored, never trusted.
+    """
+    path = Path(out_dir) / PRESETS_IPC
+    # A null fixed-size list still stores its zeros (96 floats a preset for unrendered sets): leave
+    # all-null columns out and name them; the reader puts nulls back.
+    empty = [name for name in presets.column_names if presets.num_rows and presets[name].null_count == presets.num_rows]
+    meta = {_FINGERPRINT_KEY: parquet_fingerprint(Path(out_dir) / "presets.parquet").encode(), _NULL_COLUMNS_KEY: json.dumps(empty).encode()}
+    presets = presets.drop_columns(empty)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, presets.schema.with_metadata(meta)) as writer:
+            writer.write_table(presets.combine_chunks(), max_chunksize=max(presets.num_rows, 1))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _null_column(type_: pa.DataType, n: int) -> pa.Array:
+    """All-null column; a fixed-size list's values come from untouched zero pages instead of a memset."""
+    if not pa.types.is_fixed_size_list(type_):
+        return pa.nulls(n, type_)
+    width = type_.list_size
+    values = pa.Array.from_buffers(type_.value_type, n * width, [None, pa.py_buffer(np.zeros(n * width, type_.value_type.to_pandas_dtype()))])
+    return pa.Array.from_buffers(type_, n, [pa.py_buffer(np.zeros((n + 7) // 8, np.uint8))], null_count=n, children=[values])
+
+
+def _read_presets_ipc(data_dir: Path, columns: list[str] | None) -> pa.Table | None:
+    """The memory-mapped IPC copy, or None when it is absent, stale or lacks a column (caller reads Parquet)."""
+    path = Path(data_dir) / PRESETS_IPC
+    if not path.is_file():
+        return None
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path)))
+        meta = reader.schema.metadata or {}
+        parquet = Path(data_dir) / "presets.parquet"
+        if meta.get(_FINGERPRINT_KEY, b"").decode() != parquet_fingerprint(parquet):
+            return None
+        table = reader.read_all()
+        schema = pq.read_schema(parquet)
+        for name in json.loads(meta.get(_NULL_COLUMNS_KEY, b"[]")):
+            table = table.append_column(schema.field(name), _null_column(schema.field(name).type, table.num_rows))
+        table = table.select(columns if columns is not None else schema.names)
+    except (OSError, ValueError, KeyError):  # ArrowInvalid is a ValueError: a torn, foreign or older file
+        return None
+    return table.replace_schema_metadata(None)
+
+
+def read_presets(data_dir: Path, columns: list[str] | None = None) -> pa.Table:
+    """The presets table (only ``columns`` when given): from presets.arrow when it is current."""
+    table = _read_presets_ipc(data_dir, columns)
+    if table is not None:
+        return table
+    return pq.read_table(Path(data_dir) / "presets.parquet", columns=columns)
 
 
 def pairs_dataset(data_dir: Path) -> ds.Dataset:

@@ -10,8 +10,8 @@ Generative model (documented in docs/data-layout.md, recovered by tests/test_syn
   (phase agreement of motion);
 * with ``score_from="render"`` both terms read render summary dims ``0..7`` in place of the static
   dims: the score then depends on the preset's render, itself a fixed non-linear function of its
-  static features, as with real presets (a static-only model must learn the render; tests of the
-  static scoring path use it);
+  static features, as with real presets (a static-only model must learn the render: for experiments
+  on the static scoring path; ``data.generator.score_from=render``);
 * both standardised to ``s_z``, ``t_z``; ``spatial_score = sigmoid(s_z)``, ``temporal_score = sigmoid(t_z)``;
 * ``score = 5 * sigmoid(W_S * s_z + W_T * t_z + BIAS + noise)``, ``noise ~ N(0, NOISE_STD)``.
 

@@ -7,6 +7,8 @@ Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from itertools import compress
 
 import numpy as np
@@ -25,6 +27,10 @@ _TOKEN_WORDS = ("bass_att", "mid_att", "treb_att", "bass", "mid", "treb", "time"
 _EQUATIONS = frozenset({"per_frame", "per_pixel"})
 _WARP, _COMP = frozenset({"warp"}), frozenset({"comp"})  # str.__eq__(None) is NotImplemented (truthy)
 _MOTION_NAMES = ("zoom", "rot", "warp", "cx", "cy", "dx", "dy", "sx", "sy", "decay")
+# A statement that starts with a motion name and "=" ("==" is a comparison): one regex pass.
+_ASSIGNMENT = re.compile(rf"\n({'|'.join(_MOTION_NAMES)})=(=?)")
+_WAVE_CATEGORIES = tuple(f"wave{k}" for k in range(4))
+_SHAPE_CATEGORIES = tuple(f"shape{k}" for k in range(4))
 _LN4, _LN2 = math.log(4.0), math.log(2.0)
 _tanh, _log = math.tanh, math.log
 
@@ -59,6 +65,24 @@ def _count(n: int, cap: int) -> float:
     return min(1.0, math.log1p(n) / math.log1p(cap))
 
 
+# _count for every n below the cap, precomputed with the same expression (so the same floats); 1.0 above.
+_COUNT32 = tuple(_count(n, 32) for n in range(32))
+_COUNT128 = tuple(_count(n, 128) for n in range(128))
+_COUNT256 = tuple(_count(n, 256) for n in range(256))
+
+
+def _count32(n: int) -> float:
+    return _COUNT32[n] if n < 32 else 1.0
+
+
+def _count128(n: int) -> float:
+    return _COUNT128[n] if n < 128 else 1.0
+
+
+def _count256(n: int) -> float:
+    return _COUNT256[n] if n < 256 else 1.0
+
+
 def _flag(v: float) -> float:
     return 1.0 if v != 0.0 else 0.0
 
@@ -71,7 +95,7 @@ _INF = float("inf")
 
 def _base_values(get) -> list[float]:
     """All ``_BASE_DEFAULTS`` as finite floats; C-level ``float`` first, the tolerant reader on error."""
-    raw = [get(k, d) for k, d in zip(_BASE_KEYS, _DEFAULT_TEXT)]
+    raw = list(map(get, _BASE_KEYS, _DEFAULT_TEXT))
     try:
         values = list(map(float, raw))
     except ValueError:
@@ -84,27 +108,16 @@ def _base_values(get) -> list[float]:
 def _assigned(equations: str) -> int:
     """How many motion names are assigned at the start of a statement (``zoom = ...``, not ``==``)."""
     text = "\n" + equations.replace(" ", "").replace("\t", "").replace(";", "\n")
-    n = 0
-    for name in _MOTION_NAMES:
-        hits = text.count(f"\n{name}=")
-        if hits and hits > text.count(f"\n{name}=="):
-            n += 1
-    return n
+    return len({name for name, compare in _ASSIGNMENT.findall(text) if not compare})
 
 
-class _Counts(list):
-    """Category -> count over a short list (``list.count`` beats building a Counter here)."""
-
-    def __getitem__(self, category: str) -> int:  # type: ignore[override]
-        return self.count(category)
-
-    def categories(self) -> set[str]:
-        return set(self)
-
-
-def code_line_counts(entries: dict[str, str]) -> _Counts:
+def code_line_counts(entries: dict[str, str]) -> Counter:
     """Non-empty code lines per category ("per_frame", "warp", "wave2", ...): ``counts["warp"]``."""
-    return _Counts(filter(None, compress(map(_CATEGORY.get, entries), entries.values())))
+    return Counter(filter(None, compress(map(_CATEGORY.get, entries), entries.values())))
+
+
+def _lines_except_backtick(lines: list[str]) -> int:
+    return len(lines) - lines.count("`")
 
 
 def extract_features(preset: MilkPreset) -> np.ndarray:
@@ -118,15 +131,15 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
     # Category of every key ("per_frame", "warp", "wave2", ... or None for values); C-level passes only.
     values = list(entries.values())
     cats = list(map(_CATEGORY.get, entries))
-    counts = _Counts(filter(None, compress(cats, values)))  # non-empty code lines per category
-    waves = [f"wave{k}" for k in range(4) if enabled[k] != 0.0]
-    shapes = [f"shape{k}" for k in range(4) if enabled[4 + k] != 0.0]
+    counts = Counter(filter(None, compress(cats, values)))  # non-empty code lines per category
+    waves = list(compress(_WAVE_CATEGORIES, enabled[:4]))  # enabled holds floats: 0.0 is off
+    shapes = list(compress(_SHAPE_CATEGORIES, enabled[4:]))
     wave_lines = sum(counts[c] for c in waves)
     shape_lines = sum(counts[c] for c in shapes)
-    # Shader values keep their backtick, so an empty shader line is "`".
-    warp_lines = counts["warp"] and sum(1 for v in compress(values, map(_WARP.__contains__, cats)) if v != "`")
-    comp_lines = counts["comp"] and sum(1 for v in compress(values, map(_COMP.__contains__, cats)) if v != "`")
-    disabled = {c for c in counts.categories() if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
+    # Shader values keep their backtick, so an empty shader line is "`" (an empty value still counts).
+    warp_lines = counts["warp"] and _lines_except_backtick(list(compress(values, map(_WARP.__contains__, cats))))
+    comp_lines = counts["comp"] and _lines_except_backtick(list(compress(values, map(_COMP.__contains__, cats))))
+    disabled = {c for c in counts if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
     if disabled:
         text = "\n".join(compress(values, [c is not None and c not in disabled for c in cats])).lower()
     else:
@@ -178,25 +191,25 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         _clip01(math.sqrt(max(mvx, 0.0) * max(mvy, 0.0)) / 48.0),
         _clip01(mv_a),
         _tanh(math.hypot(mv_dx, mv_dy) / 0.05),
-        _count(counts["per_frame"], 128),
-        _count(counts["per_pixel"], 128),
-        _count(counts["per_frame_init"], 128),
+        _count128(counts["per_frame"]),
+        _count128(counts["per_pixel"]),
+        _count128(counts["per_frame_init"]),
         min(1.0, len(waves) / 4.0),
         min(1.0, len(shapes) / 4.0),
-        _count(wave_lines, 128),
-        _count(shape_lines, 128),
+        _count128(wave_lines),
+        _count128(shape_lines),
         1.0 if warp_lines else 0.0,
         1.0 if comp_lines else 0.0,
-        _count(warp_lines + comp_lines, 256),
-        _count(tok["bass"] - tok["bass_att"], 32),
-        _count(tok["mid"] - tok["mid_att"], 32),
-        _count(tok["treb"] - tok["treb_att"], 32),
-        _count(tok["bass_att"], 32),
-        _count(tok["mid_att"], 32),
-        _count(tok["treb_att"], 32),
-        _count(tok["time"], 32),
-        _count(tok["frame"] + tok["fps"], 32),
-        _count(tok["sin"] + tok["cos"], 32),
+        _count256(warp_lines + comp_lines),
+        _count32(tok["bass"] - tok["bass_att"]),
+        _count32(tok["mid"] - tok["mid_att"]),
+        _count32(tok["treb"] - tok["treb_att"]),
+        _count32(tok["bass_att"]),
+        _count32(tok["mid_att"]),
+        _count32(tok["treb_att"]),
+        _count32(tok["time"]),
+        _count32(tok["frame"] + tok["fps"]),
+        _count32(tok["sin"] + tok["cos"]),
         _assigned(equations) / 10.0,
         1.0 if (version >= 200 or psversion >= 2) else 0.0,
     ]

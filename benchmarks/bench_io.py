@@ -1,23 +1,29 @@
-"""I/O benchmark: one 104,040-pair dataset of the user's layout read five ways, in one run.
+"""I/O benchmark: one 104,040-pair dataset in the project's layout read several ways, in one run.
 
-    python benchmarks/bench_io.py [--pairs 104040] [--workdir DIR] [--keep] [--reparse-pairs 10000]
+    python benchmarks/bench_io.py [--pairs 104040] [--workdir DIR] [--keep] [--reuse] [--ingest]
 
-1. Generates a coupled pack like ``aivj_coupled_refinery_v2`` in a temp folder: ``fg/`` and ``bg/``
-   with one synthetic MilkDrop 2 preset per file (written by ``MilkPreset.to_text``),
-   ``manifest.jsonl`` with absolute WSL paths and ``pair_summary_v2.csv`` labels.
-2. Ingests it (``aivj.ingest.convert``: presets.parquet + hive-partitioned pairs/).
-3. Exports the same training rows (pair fields + FG and BG feature vectors) as flat JSONL and CSV.
-4. Times, on one core, loading the training arrays (fg[N,64], bg[N,64], score[N]) from: JSONL,
-   CSV, re-parsing the .milk files (on ``--reparse-pairs`` pairs; the rate is per pair), a full
-   Parquet scan joined to the presets table, and a Parquet scan filtered to the top partitions
-   (``score_bin=4`` or ``rank_quartile=Q1``). Prints rows/s and the ratio to JSONL.
-Files were just written, so every reader runs from the page cache.
+1. Builds the dataset: 208,080 distinct presets (features of parsed synthetic MilkDrop 2 presets,
+   jittered so no two rows are equal, as with real distinct presets) and 104,040 pairs written by
+   ``write_dataset`` (presets.parquet + presets.arrow + hive-partitioned pairs/). ``--ingest``
+   instead writes a coupled pack like ``aivj_coupled_refinery_v2`` (one .milk file per preset,
+   manifest.jsonl, pair_summary_v2.csv) and ingests it (``aivj.ingest.convert``): minutes.
+2. Exports the same training rows (pair fields + FG and BG feature vectors) as flat JSONL and CSV.
+3. Times, on one process, loading the training arrays (fg[N,64], bg[N,64], score[N]) from: JSONL
+   (the reference: every ratio is to the JSONL rate measured in this run), CSV, re-parsing .milk
+   files (``--reparse-pairs`` pairs; rate per pair), and Parquet through the datamodule's readers
+   (``PresetTable.load``: the memory-mapped presets.arrow, or presets.parquet without it; pairs
+   scanned for fg_id, bg_id, score; ids joined by ``PresetTable.index_of``), cold (nothing in
+   memory) and warm (the presets table already loaded, as between epochs), full and filtered to
+   the top partitions (``score_bin=4`` or ``rank_quartile=Q1``); then the whole datamodule load
+   (``PresetTable.load`` + ``load_splits``). Files were just written: all reads hit the page cache.
+Wall and process CPU seconds are both printed because the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
@@ -30,13 +36,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from aivj.ingest.convert import convert
 from aivj.ingest.labels import read_pair_summary
 from aivj.milk.batch import load_preset_file
+from aivj.milk.features import extract_features
+from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
-from datamodules.layout import pairs_dataset
+from datamodules.layout import PRESETS_IPC, pairs_dataset, ranks_within_pack, score_bins, write_dataset
+from datamodules.pairs import PresetTable, load_splits
+from datamodules.schema import FEATURE_DIM, SPLITS
 
 PACK = "aivj_coupled_refinery_v2"
 
@@ -69,25 +78,40 @@ def generate(pack: Path, n: int, workers: int) -> None:
             w.writerow([i, 6, round(rng.betavariate(4, 3), 4), 0.2, 0.1, 0.3, 1e-4, 1e-5, 2e-4, "", 0])
 
 
-def training_rows(out: Path):
-    """(preset ids as an Arrow array, features[N_presets, 64]): only the two columns training needs."""
-    presets = pq.read_table(out / "presets.parquet", columns=["preset_id", "features"])
-    feats = presets["features"].combine_chunks().values.to_numpy().reshape(-1, 64)
-    return presets["preset_id"].combine_chunks(), feats
+def build_direct(out: Path, n_pairs: int, pool_size: int = 2000) -> None:
+    """The layout of an ingested pack without the .milk files: seconds instead of minutes."""
+    pool = np.stack([extract_features(parse_milk(synthetic_preset(i).to_text())) for i in range(pool_size)])
+    rng = np.random.default_rng(0)
+    n = 2 * n_pairs
+    feats = pool[rng.integers(0, pool_size, n)]
+    # Distinct presets have distinct continuous values: jitter them so the column encodes like real data.
+    jitter = 1 + 1e-4 * rng.standard_normal(feats.shape, dtype=np.float32)
+    feats = np.where((feats != 0) & (feats != 1), feats * jitter, feats).astype(np.float32)
+    ids = np.array([hashlib.sha256(str(i).encode()).hexdigest()[:20] for i in range(n)])
+    presets = pa.table({"preset_id": ids, "features": pa.FixedSizeListArray.from_arrays(pa.array(feats.ravel()), FEATURE_DIM),
+                        "feature_version": np.ones(n, np.int16), "name": [f"coupled_{i // 2:06d}_{('fg', 'bg')[i % 2]}" for i in range(n)],
+                        "source": ["bench"] * n, "collection": [PACK] * n})  # fmt: skip
+    score = (5 * rng.beta(4, 3, n_pairs)).astype(np.float32)
+    pack = np.array([PACK] * n_pairs, dtype=object)
+    rank, quartile = ranks_within_pack(pack, score)
+    null = pa.nulls(n_pairs, pa.float32())
+    pairs = pa.table({"pack": pack, "pair": np.arange(n_pairs), "fg_id": ids[0::2], "bg_id": ids[1::2], "spatial_score": null,
+                      "temporal_score": null, "score": score, "quality01": score / 5, "rank": rank, "rank_quartile": quartile,
+                      "score_bin": score_bins(score), "is_elite": score >= 4, "source": ["bench"] * n_pairs,
+                      "split": np.array(SPLITS[:3])[np.arange(n_pairs) % 3]})  # fmt: skip
+    write_dataset(presets, pairs, out)
 
 
-def join(table, ids, feats: np.ndarray):
-    """Features of each pair's FG and BG: one Arrow hash lookup for both sides + a numpy take."""
-    n = table.num_rows
-    both = pa.concat_arrays([table["fg_id"].combine_chunks(), table["bg_id"].combine_chunks()])
-    idx = pc.index_in(both, value_set=ids).to_numpy()
-    return feats[idx[:n]], feats[idx[n:]], table["score"].to_numpy()
+def join(table: pa.Table, presets: PresetTable):
+    """Dense training arrays: each pair's FG and BG features gathered through the id join."""
+    fg = presets.static[presets.index_of(table["fg_id"], "pairs fg_id")]
+    bg = presets.static[presets.index_of(table["bg_id"], "pairs bg_id")]
+    return fg, bg, table["score"].to_numpy()
 
 
 def export_flat(out: Path, work: Path) -> tuple[Path, Path]:
-    ids, feats = training_rows(out)
     table = pairs_dataset(out).to_table().sort_by([("pack", "ascending"), ("pair", "ascending")])
-    fg, bg, score = join(table, ids, feats)
+    fg, bg, score = join(table, PresetTable.load(out))
     cols = {name: table[name].to_pylist() for name in ("pack", "pair", "fg_id", "bg_id", "quality01", "rank", "split")}
     jpath, cpath = work / "pairs.jsonl", work / "pairs.csv"
     with open(jpath, "w") as jf, open(cpath, "w", newline="") as cf:
@@ -122,6 +146,11 @@ def read_csv(path: Path):
     return arr[:, :64], arr[:, 64:128], arr[:, 128]
 
 
+def write_reparse_pack(pack: Path, n: int, workers: int) -> None:
+    if not (pack / "manifest.jsonl").is_file():
+        generate(pack, n, workers)
+
+
 def read_reparse(pack: Path, limit: int):
     from aivj.ingest.readers import read_jsonl_manifest
 
@@ -133,66 +162,101 @@ def read_reparse(pack: Path, limit: int):
     return np.stack(fg), np.stack(bg), np.asarray(score, np.float32)
 
 
-def read_parquet(out: Path, top_only: bool, presets=None):
+TOP = (pc.field("score_bin") == 4) | (pc.field("rank_quartile") == "Q1")
+
+
+def read_parquet(out: Path, top_only: bool, presets: PresetTable | None = None):
     """Pairs (all, or the top partitions) joined to preset features; ``presets`` = already loaded."""
-    ids, feats = presets or training_rows(out)
-    dataset = pairs_dataset(out)
-    expr = (pc.field("score_bin") == 4) | (pc.field("rank_quartile") == "Q1") if top_only else None
-    table = dataset.to_table(columns=["fg_id", "bg_id", "score"], filter=expr)
-    return join(table, ids, feats)
+    presets = presets or PresetTable.load(out)
+    table = pairs_dataset(out).to_table(columns=["fg_id", "bg_id", "score"], filter=TOP if top_only else None)
+    return join(table, presets)
 
 
-def timed(fn, *args):
-    t0 = time.perf_counter()
+def read_parquet_no_ipc(out: Path, top_only: bool):
+    """As a dataset without presets.arrow (older writers): presets.parquet, column-selective."""
+    ipc = out / PRESETS_IPC
+    hidden = ipc.rename(out / f".{PRESETS_IPC}.hidden")
+    try:
+        return read_parquet(out, top_only)
+    finally:
+        hidden.rename(ipc)
+
+
+def read_datamodule(out: Path):
+    """What ``CouplingDataModule.setup`` does: presets + every split's columns (indices, labels)."""
+    presets = PresetTable.load(out)
+    splits = load_splits(out, presets, list(SPLITS[:3]))
+    cols = [s.cols for s in splits.values()]
+    score = np.concatenate([c["score"] for c in cols])
+    fg = np.concatenate([c["fg_idx"] for c in cols])
+    assert len(fg) == len(score) and fg.max() < len(presets.ids)
+    return None, None, score  # indices and labels, as training uses them: no dense gather
+
+
+def timed(fn, *args) -> tuple[int, float, float]:
+    """(rows, wall seconds, process CPU seconds) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
     fg, bg, score = fn(*args)
-    dt = time.perf_counter() - t0
-    assert fg.shape == bg.shape == (len(score), 64)
-    return len(score), dt
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    assert fg is None or fg.shape == bg.shape == (len(score), FEATURE_DIM)
+    return len(score), wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=104_040)
-    ap.add_argument("--reparse-pairs", type=int, default=10_000)
+    ap.add_argument("--reparse-pairs", type=int, default=2_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--reuse", action="store_true", help="reuse the pack and dataset already in --workdir")
+    ap.add_argument("--reuse", action="store_true", help="reuse the dataset already in --workdir")
+    ap.add_argument("--ingest", action="store_true", help="write every .milk file and ingest them (minutes) instead of writing the layout directly")
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="aivj-bench-io-"))
-    pack, out = work / "aidata" / PACK, work / "dataset"
+    out, jpath, cpath = work / "dataset", work / "pairs.jsonl", work / "pairs.csv"
     try:
-        if not (args.reuse and (out / "_summary.json").is_file()):
+        if not (args.reuse and (out / "_summary.json").is_file() and jpath.is_file()):
+            shutil.rmtree(out, ignore_errors=True)
             t0 = time.perf_counter()
-            generate(pack, args.pairs, args.workers)
-            print(f"generate: {args.pairs} pairs ({2 * args.pairs} .milk files) in {time.perf_counter() - t0:.1f} s")
-            t0 = time.perf_counter()
-            summary = convert([pack], out, workers=args.workers, progress=False).summary
-            dt = time.perf_counter() - t0
-            print(f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s")
-            jpath, cpath = export_flat(out, work)
-        jpath, cpath = work / "pairs.jsonl", work / "pairs.csv"
-        sizes = {"jsonl": jpath.stat().st_size, "csv": cpath.stat().st_size,
-                 "parquet": sum(f.stat().st_size for f in out.rglob("*.parquet"))}  # fmt: skip
+            if args.ingest:
+                pack = work / "aidata" / PACK
+                shutil.rmtree(pack, ignore_errors=True)
+                generate(pack, args.pairs, args.workers)
+                print(f"generate: {args.pairs} pairs ({2 * args.pairs} .milk files) in {time.perf_counter() - t0:.1f} s")
+                t0 = time.perf_counter()
+                summary = convert([pack], out, workers=args.workers, progress=False).summary
+                dt = time.perf_counter() - t0
+                print(f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s")
+            else:
+                build_direct(out, args.pairs)
+                print(f"dataset written directly ({args.pairs} pairs, {2 * args.pairs} presets) in {time.perf_counter() - t0:.1f} s")
+            export_flat(out, work)
+        reparse = work / "aidata" / PACK if args.ingest else work / "reparse" / PACK
+        write_reparse_pack(reparse, args.reparse_pairs, args.workers)
+        sizes = {"jsonl": jpath.stat().st_size, "csv": cpath.stat().st_size, "parquet": sum(f.stat().st_size for f in out.rglob("*.parquet")),
+                 "presets.arrow": (out / PRESETS_IPC).stat().st_size}  # fmt: skip
         print("sizes: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()))
+        print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         results = [
             ("JSONL (json.loads per row)", *timed(read_jsonl, jpath)),
             ("CSV (csv module)", *timed(read_csv, cpath)),
-            (f"re-parse .milk ({args.reparse_pairs} pairs)", *timed(read_reparse, pack, args.reparse_pairs)),
-            ("Parquet full scan + preset join", *timed(read_parquet, out, False)),
-            ("Parquet filtered: score_bin=4 or Q1", *timed(read_parquet, out, True)),
+            (f"re-parse .milk ({args.reparse_pairs} pairs)", *timed(read_reparse, reparse, args.reparse_pairs)),
+            ("Parquet full scan + preset join, cold (presets.arrow)", *timed(read_parquet, out, False)),
+            ("Parquet full scan + preset join, cold (presets.parquet only)", *timed(read_parquet_no_ipc, out, False)),
+            ("Parquet filtered: score_bin=4 or Q1, cold", *timed(read_parquet, out, True)),
+            ("datamodule load: PresetTable.load + load_splits, cold", *timed(read_datamodule, out)),
         ]
-        t0 = time.perf_counter()
-        cached = training_rows(out)  # what a loader keeps between epochs
-        print(f"presets.parquet (preset_id + features) load: {time.perf_counter() - t0:.2f} s")
+        presets = PresetTable.load(out)  # what a loader keeps between epochs
+        read_parquet(out, False, presets)  # first touch of the mapped pages and the id keys
         results += [
-            ("Parquet full, presets in memory", *timed(read_parquet, out, False, cached)),
-            ("Parquet filtered, presets in memory", *timed(read_parquet, out, True, cached)),
+            ("Parquet full, presets in memory (warm)", *timed(read_parquet, out, False, presets)),
+            ("Parquet filtered, presets in memory (warm)", *timed(read_parquet, out, True, presets)),
         ]
-        base = results[0][1] / results[0][2]
-        print(f"\n| reader | rows | seconds | rows/s | vs JSONL |\n| --- | ---: | ---: | ---: | ---: |")
-        for name, rows, dt in results:
-            print(f"| {name} | {rows} | {dt:.2f} | {rows / dt:,.0f} | {rows / dt / base:.1f}x |")
+        print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        base_wall, base_cpu = results[0][1] / results[0][2], results[0][1] / results[0][3]
+        print("\n| reader | rows | wall s | CPU s | rows/s (wall) | vs JSONL (wall) | vs JSONL (CPU) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, rows, wall, cpu in results:
+            print(f"| {name} | {rows:,} | {wall:.3f} | {cpu:.3f} | {rows / wall:,.0f} | {rows / wall / base_wall:.1f}x | {rows / cpu / base_cpu:.1f}x |")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -106,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         wall, cpu = one_core(blobs, args.repeat)
         print(f"debian   one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core (target 5,000)  ({len(blobs)} files, {size / 1024:.1f} KiB avg)")
         if args.against:
-            old, new = interleaved(blobs, args.against, args.repeat)
-            print(f"debian   one core, interleaved: {args.against} {old:8.0f}/s cpu, today {new:8.0f}/s cpu: {new / old:.2f}x")
+            try:
+                old, new = interleaved(blobs, args.against, args.repeat)
+                print(f"debian   one core, interleaved: {args.against} {old:8.0f}/s cpu, today {new:8.0f}/s cpu: {new / old:.2f}x")
+            except (subprocess.CalledProcessError, FileNotFoundError) as err:  # no git, or a clone without that revision
+                print(f"debian   one core, interleaved: revision {args.against} not available ({err}); skipped")
     synth = [synthetic_preset(i).to_text().encode() for i in range(args.synthetic)]
     wall, cpu = one_core(synth, args.repeat)
     size = sum(map(len, synth)) / len(synth)

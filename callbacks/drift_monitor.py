@@ -23,13 +23,19 @@ from callbacks.rollback import RollbackJudge, last_good
 HISTOGRAMS_FILE = "pred_histograms.json"
 
 
-def champion_reference(registry_dir: str | None) -> tuple[list[int] | None, str]:
+def champion_reference(registry_dir: str | None, data_dir=None) -> tuple[list[int] | None, str]:
+    """The reference histogram of the champion trained on the same data (shipped champion included).
+
+    A champion of other data predicted another score distribution: comparing with it would read a
+    change of dataset as drift, so without a same-data champion the first epoch is the reference.
+    """
     try:
+        from aivj.registry.api import data_hash
         from aivj.registry.store import Registry
     except ImportError:  # registry not installed with this copy
         return None, ""
     reg = Registry(registry_dir)
-    version = reg.champion()
+    version = reg.champion_for(data_hash(data_dir)) if data_dir else None
     if version is None:
         return None, ""
     ref = reg.reference_histogram(version)
@@ -69,7 +75,8 @@ class DriftMonitor(RollbackJudge):
                 raise ValueError(f"{path}: not a reference histogram with 'counts' ({exc})") from exc
             self.reference_source = str(path)
         elif self.reference_mode == "champion":
-            self.reference, self.reference_source = champion_reference(self.registry_dir)
+            data_dir = getattr(getattr(trainer, "datamodule", None), "data_dir", None)
+            self.reference, self.reference_source = champion_reference(self.registry_dir, data_dir)
         if self.reference is not None:
             self.bins = len(self.reference)
             emit_event(trainer, "drift_reference", source=self.reference_source, bins=self.bins)

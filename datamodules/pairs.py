@@ -103,12 +103,12 @@ class PresetTable:
         ids = one_array(ids)
         if pa.types.is_dictionary(ids.type):  # look up each distinct id once
             return self.index_of(ids.dictionary, where)[ids.indices.to_numpy(zero_copy_only=False)]
-        table, query = self._sorted_keys(), hex_id_keys(ids)
-        if table is not None and query is not None:
+        known, query = self._sorted_keys(), hex_id_keys(ids)
+        if known is not None and query is not None:
             order = np.argsort(query[0])  # sorted queries walk the table in order: ~3x faster than random ones
             idx = np.empty(len(order), dtype=np.int64)
-            idx[order] = np.minimum(np.searchsorted(table[0], query[0][order]), len(table[0]) - 1)
-            found = (table[0][idx] == query[0]) & (table[1][idx] == query[1])
+            idx[order] = np.minimum(np.searchsorted(known[0], query[0][order]), len(known[0]) - 1)
+            found = (known[0][idx] == query[0]) & (known[1][idx] == query[1])
             if found.all():
                 return idx
             missing = pa.array(~found)

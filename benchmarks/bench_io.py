@@ -4,14 +4,14 @@
 
 1. Builds the dataset: 208,080 distinct presets (features of parsed synthetic MilkDrop 2 presets,
    jittered so no two rows are equal, as with real distinct presets) and 104,040 pairs written by
-   ``write_dataset`` (presets.parquet + presets.arrow + hive-partitioned pairs/). ``--ingest``
+   ``write_dataset`` (presets.parquet + .presets.arrow + hive-partitioned pairs/). ``--ingest``
    instead writes a coupled pack like ``aivj_coupled_refinery_v2`` (one .milk file per preset,
    manifest.jsonl, pair_summary_v2.csv) and ingests it (``aivj.ingest.convert``): minutes.
 2. Exports the same training rows (pair fields + FG and BG feature vectors) as flat JSONL and CSV.
 3. Times, on one process, loading the training arrays (fg[N,64], bg[N,64], score[N]) from: JSONL
    (the reference: every ratio is to the JSONL rate measured in this run), CSV, re-parsing .milk
    files (``--reparse-pairs`` pairs; rate per pair), and Parquet through the datamodule's readers
-   (``PresetTable.load``: the memory-mapped presets.arrow, or presets.parquet without it; pairs
+   (``PresetTable.load``: the memory-mapped .presets.arrow, or presets.parquet without it; pairs
    scanned for fg_id, bg_id, score; ids joined by ``PresetTable.index_of``), cold (nothing in
    memory) and warm (the presets table already loaded, as between epochs), full and filtered to
    the top partitions (``score_bin=4`` or ``rank_quartile=Q1``); then the whole datamodule load
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from aivj.ingest.convert import convert
 from aivj.ingest.labels import read_pair_summary
@@ -43,7 +44,7 @@ from aivj.milk.batch import load_preset_file
 from aivj.milk.features import extract_features
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
-from datamodules.layout import PRESETS_IPC, pairs_dataset, ranks_within_pack, score_bins, write_dataset
+from datamodules.layout import PRESETS_IPC, pairs_dataset, ranks_within_pack, score_bins, write_dataset, write_presets_ipc
 from datamodules.pairs import PresetTable, load_splits
 from datamodules.schema import FEATURE_DIM, SPLITS
 
@@ -173,7 +174,7 @@ def read_parquet(out: Path, top_only: bool, presets: PresetTable | None = None):
 
 
 def read_parquet_no_ipc(out: Path, top_only: bool):
-    """As a dataset without presets.arrow (older writers): presets.parquet, column-selective."""
+    """As a dataset without .presets.arrow (older writers): presets.parquet, column-selective."""
     ipc = out / PRESETS_IPC
     hidden = ipc.rename(out / f".{PRESETS_IPC}.hidden")
     try:
@@ -231,17 +232,19 @@ def main(argv: list[str] | None = None) -> int:
                 build_direct(out, args.pairs)
                 print(f"dataset written directly ({args.pairs} pairs, {2 * args.pairs} presets) in {time.perf_counter() - t0:.1f} s")
             export_flat(out, work)
+        if not (out / PRESETS_IPC).is_file():  # a folder kept from before the cache existed
+            write_presets_ipc(pq.read_table(out / "presets.parquet"), out)
         reparse = work / "aidata" / PACK if args.ingest else work / "reparse" / PACK
         write_reparse_pack(reparse, args.reparse_pairs, args.workers)
         sizes = {"jsonl": jpath.stat().st_size, "csv": cpath.stat().st_size, "parquet": sum(f.stat().st_size for f in out.rglob("*.parquet")),
-                 "presets.arrow": (out / PRESETS_IPC).stat().st_size}  # fmt: skip
+                 ".presets.arrow": (out / PRESETS_IPC).stat().st_size}  # fmt: skip
         print("sizes: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()))
         print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         results = [
             ("JSONL (json.loads per row)", *timed(read_jsonl, jpath)),
             ("CSV (csv module)", *timed(read_csv, cpath)),
             (f"re-parse .milk ({args.reparse_pairs} pairs)", *timed(read_reparse, reparse, args.reparse_pairs)),
-            ("Parquet full scan + preset join, cold (presets.arrow)", *timed(read_parquet, out, False)),
+            ("Parquet full scan + preset join, cold (.presets.arrow)", *timed(read_parquet, out, False)),
             ("Parquet full scan + preset join, cold (presets.parquet only)", *timed(read_parquet_no_ipc, out, False)),
             ("Parquet filtered: score_bin=4 or Q1, cold", *timed(read_parquet, out, True)),
             ("datamodule load: PresetTable.load + load_splits, cold", *timed(read_datamodule, out)),

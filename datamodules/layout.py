@@ -3,7 +3,7 @@
 Directory layout::
 
     DIR/presets.parquet                       one row per distinct preset (content hash)
-    DIR/presets.arrow                         the same table as Arrow IPC (memory-mapped; optional cache)
+    DIR/.presets.arrow                        the same table as Arrow IPC (memory-mapped cache; hidden)
     DIR/pairs/score_bin=<0..4>/rank_quartile=<Q1..Q4>/part-0.parquet
     DIR/elite.parquet                         the elite pairs again, small, for memory mapping
     DIR/_summary.json                         counts (rows_in / rows_written / rows_quarantined ...)
@@ -147,7 +147,7 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     return info
 
 
-PRESETS_IPC = "presets.arrow"
+PRESETS_IPC = ".presets.arrow"
 _FINGERPRINT_KEY = b"aivj.presets_parquet"
 _NULL_COLUMNS_KEY = b"aivj.null_columns"
 
@@ -217,7 +217,7 @@ def _read_presets_ipc(data_dir: Path, columns: list[str] | None) -> pa.Table | N
 
 
 def read_presets(data_dir: Path, columns: list[str] | None = None) -> pa.Table:
-    """The presets table (only ``columns`` when given): from presets.arrow when it is current."""
+    """The presets table (only ``columns`` when given): from .presets.arrow when it is current."""
     table = _read_presets_ipc(data_dir, columns)
     if table is not None:
         return table

@@ -35,7 +35,7 @@ def _fixed_list_to_numpy(col: pa.ChunkedArray | pa.Array, width: int) -> tuple[n
     """Values [n, width] float32 (zeros where null) and a validity mask [n].
 
     Without nulls this is a view of the Arrow buffer (read-only; no copy when the table is one
-    chunk, e.g. memory-mapped presets.arrow); with nulls one vectorised ``where``.
+    chunk, e.g. memory-mapped .presets.arrow); with nulls one vectorised ``where``.
     """
     arr = one_array(col)
     if arr.null_count == len(arr):  # e.g. render columns before the refinery ran

@@ -1,4 +1,4 @@
-"""presets.arrow (the memory-mapped copy of presets.parquet) and the vectorised id join."""
+"""The hidden .presets.arrow (the memory-mapped copy of presets.parquet) and the vectorised id join."""
 
 from __future__ import annotations
 
@@ -101,3 +101,12 @@ def test_index_of_falls_back_for_ids_that_are_not_content_hashes():
     np.testing.assert_array_equal(table.index_of(pa.array(["zz", "B", "ABCDEF0123456789ABCD"]), "q"), [3, 0, 2])
     with pytest.raises(ValueError, match="preset id abcdef0123456789abcd is not"):
         table.index_of(pa.array(["abcdef0123456789abcd"]), "q")
+
+
+def test_sidecar_leaves_the_data_fingerprint_alone(tmp_path):
+    from aivj.registry.api import data_hash
+
+    out = _dataset(tmp_path)
+    with_cache = data_hash(out)
+    (out / PRESETS_IPC).unlink()
+    assert data_hash(out) == with_cache  # a cache must not make the same data look like another dataset

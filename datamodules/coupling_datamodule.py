@@ -41,6 +41,10 @@ class CouplingDataModule(L.LightningDataModule):
             raise ValueError("data: give data_dir (a dataset folder) or a generator")
         if data_dir is not None and not Path(data_dir).is_dir():  # not a silent fall-back to the generator
             raise FileNotFoundError(f"data.data_dir={data_dir}: no such dataset folder")
+        # plain lists: checkpoints keep these hyperparameters and Lightning loads them weights-only,
+        # which cannot rebuild OmegaConf's ListConfig
+        train_collections = [str(c) for c in train_collections] if train_collections else None
+        test_collections = [str(c) for c in test_collections] if test_collections else None
         self.save_hyperparameters(ignore=["generator"], logger=False)
         self.generator = generator if data_dir is None else None  # a folder the user names wins
         self.data_dir = Path(data_dir) if data_dir else None

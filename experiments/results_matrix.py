@@ -24,8 +24,9 @@ OUT = ROOT / "outputs" / "results"
 DEBIAN, CREAM = "projectm-data", "cream-of-the-crop"
 ROWS: dict[str, list[str]] = {
     "full": ["experiment=full"],
-    "full_static": ["experiment=full", "model.net.inputs=static"],
-    "full_render": ["experiment=full", "model.net.inputs=render"],
+    # one-input networks have no second path to drop to: no render dropout, no render predictor
+    "full_static": ["experiment=full", "model.net.inputs=static", "model.net.render_dropout=0", "model.net.render_predictor=false"],
+    "full_render": ["experiment=full", "model.net.inputs=render", "model.net.render_dropout=0", "model.net.render_predictor=false"],
     "no_attention": ["experiment=ablation_no_attention"],
     "no_reweight": ["experiment=ablation_no_reweight"],
     "no_adaptive": ["experiment=ablation_no_adaptive"],

@@ -96,3 +96,8 @@ def test_collection_filters_keep_pairs_of_the_named_collections(data_dir, tmp_pa
     assert len(dm.splits["golden"].cols["score"]) == len(full.splits["golden"].cols["score"])
     with pytest.raises(ValueError, match="no preset comes from collection"):
         _dm(two, train_collections=["nope"])
+    # Hydra passes ListConfig; checkpoints keep the hyperparameters and load weights-only
+    from omegaconf import ListConfig
+
+    kept = CouplingDataModule(data_dir=str(two), train_collections=ListConfig(["debian"])).hparams["train_collections"]
+    assert type(kept) is list and kept == ["debian"]

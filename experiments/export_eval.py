@@ -68,12 +68,13 @@ def write_pack(pack: Path, presets: list[Path], n_pairs: int, seed: int) -> None
             fh.write(json.dumps({"pair": k, "fg": f"/mnt/d/aidata/{pack.name}/fg/{names[a]}", "bg": f"/mnt/d/aidata/{pack.name}/bg/{names[b]}"}) + "\n")
 
 
-def export(pack: Path, out: Path, cache: Path, extra: list[str]) -> dict[int, float]:
+def export(pack: Path, out: Path, cache: Path, extra: list[str]) -> dict[int, float] | str:
+    """{pair: quality01} of the exported file, or the export's one-line refusal."""
     cmd = [sys.executable, "-m", "aivj", "export", "pairs-quality", "--pack", str(pack), "--out", str(out),
            "--cache-dir", str(cache), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}: {proc.stderr.strip()[-400:]}")
+        return f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
     return {p["pair"]: p["quality01"] for p in json.loads(out.read_text())["pairs"]}
 
 
@@ -105,7 +106,12 @@ def main() -> None:
     rows = {"default export (renders, model score)": export(pack, work / "default.json", work / "cache", model),
             "--render never (static path)": export(pack, work / "static.json", work / "cache", [*model, "--render", "never"])}
     print(f"{len(presets)} unseen presets from {args.presets}, {len(ref)} pairs scored by the refinery (work dir {work})")
+    if isinstance(ref, str):
+        raise SystemExit(f"the refinery export failed: {ref}")
     for name, pred in rows.items():
+        if isinstance(pred, str):
+            print(f"{name:<40} refused: {pred}")
+            continue
         acc, rho, n = agreement(pred, ref)
         print(f"{name:<40} pairwise {acc:.3f}  Spearman {rho:.3f}  ({n} pairs)")
 

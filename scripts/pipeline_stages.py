@@ -163,7 +163,7 @@ def promote(ctx: Context) -> tuple[str, dict]:
     from aivj.registry import Registry, register_run
 
     registry = Registry(ctx.registry_dir)
-    previous = registry.champion()
+    previous = registry.default_champion()  # writable, else shipped
     previous_metrics = registry.metrics(previous) if previous else None
     run_dir = Path(ctx.done["train"]["run_dir"])
     cfg = compose_train(ctx.done["train"]["overrides"], run_dir)  # the final run's config, resolvable here

@@ -11,7 +11,8 @@ import torch
 
 from aivj.export.checkpoint import read_checkpoint
 
-CHAMPION = Path(__file__).resolve().parents[1] / "models" / "v1795699096_71a2" / "model.ckpt"
+_MODELS = Path(__file__).resolve().parents[1] / "models"
+CHAMPION = _MODELS / (_MODELS / "champion").read_text().strip() / "model.ckpt"  # the shipped champion
 
 
 class _Hostile:

@@ -24,9 +24,9 @@ def resolve_model(spec: str | None, registry_dir=None) -> tuple[Path, str, str]:
     """(checkpoint path, model class path, label) for VERSION | CKPT | None (the champion)."""
     reg = Registry(registry_dir)
     if spec is None:
-        spec = reg.champion()
+        spec = reg.default_champion()  # the writable registry's, else the shipped one (models/)
         if spec is None:
-            raise ValueError(f"{reg.root}: no champion in the registry; pass --model VERSION|CKPT")
+            raise ValueError(f"{reg.root}: no champion in the registry nor a shipped one; pass --model VERSION|CKPT")
     if VERSION_RE.match(spec) and not Path(spec).is_file():
         return reg.checkpoint(spec), reg.meta(spec).get("model_class", DEFAULT_MODEL_CLASS), spec
     path = Path(spec)

@@ -100,3 +100,16 @@ def test_cli_promote_rollback_verify_prune(tmp_path, registry_dir, capsys):
     assert registry_cli(["prune", "--keep", "1"]) == 0  # best val (versions[1]) + the champion
     assert reg.versions() == sorted([versions[1], versions[2]])
     assert registry_cli(["show", "v1_zzzz"]) == 2
+
+
+def test_cli_promote_applies_the_project_rule_with_its_required_paths(tmp_path, registry_dir, capsys):
+    """A version by hand meets the rule train.py meets: a render-only version is not promoted without --force."""
+    run, ckpt, data = make_run(tmp_path, "render_only", {})
+    render_only = {**good_metrics(1.0, 0.99), "test_unseen/pairwise_acc": 0.99}
+    version = register_run(run, ckpt, None, render_only, data, auto_promote=False)[0]
+    assert registry_cli(["promote", version]) == 1
+    assert "static" in capsys.readouterr().err
+    both = {**render_only, **{f"static/{k}": v for k, v in render_only.items()}}
+    run, ckpt, data = make_run(tmp_path, "both_paths", {})
+    version = register_run(run, ckpt, None, both, data, auto_promote=False)[0]
+    assert registry_cli(["promote", version]) == 0 and Registry().champion() == version

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "add":
             from aivj.registry.api import register_run_folder
 
-            version, promoted, reason = register_run_folder(args.run_dir, reg.root, args.data_dir, not args.no_promote)
+            version, promoted, reason = register_run_folder(args.run_dir, reg.root, args.data_dir, not args.no_promote,
+                                                            rules=PromotionRules.project())
             print(f"{version}: {'champion' if promoted else 'candidate'} ({reason})")
             return 0
         if args.cmd == "show":
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 reg.champion()  # a broken default pointer is reported here; --force overwrites it
                 champion = reg.champion_for(reg.fingerprint(args.version))
-                ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None)
+                ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None,
+                                              PromotionRules.project())
             except RegistryError as exc:
                 if not args.force:
                     raise

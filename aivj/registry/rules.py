@@ -38,6 +38,16 @@ class PromotionRules:
     val_mode: str = "max"
 
     @classmethod
+    def project(cls) -> "PromotionRules":
+        """The rule train.py applies (conf/registry/default.yaml), for promotions made by hand."""
+        from omegaconf import OmegaConf
+
+        from aivj.refinery.native import REPO_ROOT
+
+        path = REPO_ROOT / "conf" / "registry" / "default.yaml"
+        return cls.from_config(OmegaConf.load(path)) if path.exists() else cls()
+
+    @classmethod
     def from_config(cls, cfg) -> "PromotionRules":
         if cfg is None:
             return cls()

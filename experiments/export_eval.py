@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,13 +77,12 @@ def export(pack: Path, out: Path, cache: Path, extra: list[str]) -> dict[int, fl
     return {p["pair"]: p["quality01"] for p in json.loads(out.read_text())["pairs"]}
 
 
-def agreement(pred: dict[int, float], ref: dict[int, float]) -> tuple[float, float, int]:
+def agreement(pred: dict[int, float], ref: dict[int, float]) -> dict:
+    """Pairwise accuracy and Spearman of the exported values against the reference, by the project's own metric."""
+    from aivj.export.pack_export import agreement as pack_agreement
+
     keys = sorted(set(pred) & set(ref))
-    y, p = np.array([ref[k] for k in keys]) * 5, np.array([pred[k] for k in keys])
-    i, j = np.triu_indices(len(keys), 1)
-    far = np.abs(y[i] - y[j]) >= 0.25
-    acc = float((np.sign(p[i] - p[j])[far] == np.sign(y[i] - y[j])[far]).mean())
-    return acc, float(spearmanr(p, y).statistic), len(keys)
+    return pack_agreement(np.array([pred[k] for k in keys]) * 5, np.array([ref[k] for k in keys]) * 5)
 
 
 def main() -> None:
@@ -112,8 +110,8 @@ def main() -> None:
         if isinstance(pred, str):
             print(f"{name:<40} refused: {pred}")
             continue
-        acc, rho, n = agreement(pred, ref)
-        print(f"{name:<40} pairwise {acc:.3f}  Spearman {rho:.3f}  ({n} pairs)")
+        a = agreement(pred, ref)
+        print(f"{name:<40} pairwise {a['pairwise_acc']:.3f}  Spearman {a['spearman']:.3f}  ({a['pairs']} pairs)")
 
 
 if __name__ == "__main__":

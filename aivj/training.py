@@ -11,9 +11,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from datamodules.layout import write_json_atomic
+from aivj.conf_resolvers import register_resolvers
+from aivj.contract.atomic import write_json_atomic
 
 log = logging.getLogger("aivj")
+register_resolvers()  # before Hydra composes: configs read ${threshold:...}
 
 # Configs may only build objects from these packages (Hydra 1.4 execution whitelist):
 # a sweep or a shared experiment file cannot make train.py call arbitrary code.

@@ -38,15 +38,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from aivj.contract.layout import (
+    PRESETS_IPC,
+    pairs_dataset,
+    ranks_within_pack,
+    score_bins,
+    write_dataset,
+    write_presets_ipc,
+)
+from aivj.contract.schema import FEATURE_DIM, SPLITS
 from aivj.ingest.convert import convert
 from aivj.ingest.labels import read_pair_summary
 from aivj.milk.batch import load_preset_file
 from aivj.milk.features import extract_features
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
-from datamodules.layout import PRESETS_IPC, pairs_dataset, ranks_within_pack, score_bins, write_dataset, write_presets_ipc
 from datamodules.pairs import PresetTable, load_splits
-from datamodules.schema import FEATURE_DIM, SPLITS
 
 PACK = "aivj_coupled_refinery_v2"
 

@@ -116,7 +116,7 @@ class DriftMonitor(RollbackJudge):
     def _write(self, trainer) -> None:
         if not trainer.is_global_zero:
             return
-        from datamodules.layout import write_json_atomic
+        from aivj.contract.atomic import write_json_atomic
 
         write_json_atomic({"bins": self.bins, "range": [0.0, 5.0], "split": self.split, "smoothing": self.smoothing,
                            "by_epoch": self.by_epoch, "reference": self.reference,

@@ -17,14 +17,20 @@ import math
 
 import torch
 
+from aivj.contract.scoring_paths import SCORING_PATHS, metric_name
+from aivj.contract.thresholds import GOLDEN_PASS_RATE
 from callbacks.events import emit_event, publish_metrics
 from callbacks.predictions import batch_predictions, golden_pass_rate, split_index
-from callbacks.rollback import RollbackJudge, best_checkpoint, checkpoint_state, last_good
-from aivj.scoring_paths import SCORING_PATHS, metric_name
+from callbacks.rollback import (
+    RollbackJudge,
+    best_checkpoint,
+    checkpoint_state,
+    last_good,
+)
 
 
 class GoldenSetGate(RollbackJudge):
-    def __init__(self, threshold: float = 0.98, patience: int = 2, pass_metric: str = "golden/pass_rate",
+    def __init__(self, threshold: float = GOLDEN_PASS_RATE, patience: int = 2, pass_metric: str = "golden/pass_rate",
                  source_metric: str = "val/pairwise_acc", gated_metric: str = "val/gated_pairwise_acc",
                  fail_value: float = -1.0, golden_split: str = "golden", golden_dataloader_idx: int = 1,
                  rollback: bool = True, paths=("render",), thresholds: dict | None = None,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from aivj.contract.thresholds import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
 from callbacks.predictions import batch_predictions, split_index
-from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
 
 MAX_SCORE = 5.0
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
+from aivj.contract.batch import path_batch
+from aivj.contract.thresholds import golden_pass_rate as _golden_pass_rate
 
 
 def batch_predictions(pl_module, outputs, batch, path: str = "render") -> torch.Tensor:
-    from coupling.module import path_batch
-
     if path == "render" and isinstance(outputs, dict) and outputs.get("pred") is not None:
         return outputs["pred"].detach().float().flatten().cpu()
     with torch.no_grad():
@@ -30,8 +29,5 @@ def split_index(trainer, split: str, default: int) -> int:
 
 
 def golden_pass_rate(pred: torch.Tensor, score: torch.Tensor) -> float:
-    """Positives (score >= 4) pass when predicted >= 3, negatives (score <= 2) when predicted < 3."""
-    pos, neg = score >= ELITE_SCORE, score <= NEGATIVE_SCORE
-    passed = (pos & (pred >= PASS_THRESHOLD)) | (neg & (pred < PASS_THRESHOLD))
-    judged = pos | neg
-    return float(passed[judged].float().mean()) if judged.any() else float("nan")
+    """The golden rule of aivj.contract.thresholds on a validation split's tensors."""
+    return _golden_pass_rate(pred, score)

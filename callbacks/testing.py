@@ -12,8 +12,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.thresholds import ELITE_SCORE
 from callbacks.predictions import golden_pass_rate
-from datamodules.schema import FEATURE_DIM, RENDER_DIM
 
 
 class TinyNet(nn.Module):
@@ -92,7 +93,7 @@ def random_batch(n: int, seed: int, golden: bool = False) -> dict:
     zeros = torch.zeros(n, RENDER_DIM)
     return {"fg_static": fg, "bg_static": bg, "fg_render": zeros, "bg_render": zeros,
             "fg_has_render": torch.zeros(n), "bg_has_render": torch.zeros(n), "score": score,
-            "is_elite": score >= 4.0, "fg_idx": torch.arange(n), "bg_idx": torch.arange(n)}
+            "is_elite": score >= ELITE_SCORE, "fg_idx": torch.arange(n), "bg_idx": torch.arange(n)}
 
 
 class _Rows(Dataset):

@@ -7,7 +7,12 @@ built from the groups of aivj/milk/feature_spec.py; docs/features.md lists every
 
 from __future__ import annotations
 
-from datamodules.schema import FEATURE_DIM, RENDER_LAYOUT_DIM, RENDER_MOTION_DIM, RENDER_SUMMARY_DIM
+from aivj.contract.schema import (
+    FEATURE_DIM,
+    RENDER_LAYOUT_DIM,
+    RENDER_MOTION_DIM,
+    RENDER_SUMMARY_DIM,
+)
 
 # Feature names per token. Colour gathers the wave colour and the colour-changing post effects;
 # echo/post keeps the geometric post-processing (video echo, texture wrap, borders); complexity is

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 
 INPUT_KINDS = ("static", "render", "both")
 

@@ -11,7 +11,7 @@ from scipy import stats
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
+from aivj.contract.thresholds import PASS_THRESHOLD, golden_passes
 
 
 class _CatMetric(Metric):
@@ -97,11 +97,9 @@ class GoldenPassRate(Metric):
         self.add_state("total", default=torch.tensor(0.0), dist_reduce_fx="sum")
 
     def update(self, preds: torch.Tensor, score: torch.Tensor, is_elite: torch.Tensor | None = None) -> None:
-        positive = is_elite.bool() if is_elite is not None else score >= ELITE_SCORE
-        negative = ~positive & (score <= NEGATIVE_SCORE)
-        ok = (positive & (preds >= self.threshold)) | (negative & (preds < self.threshold))
-        self.passed += ok.sum().float()
-        self.total += (positive | negative).sum().float()
+        passed, judged = golden_passes(preds, score, is_elite, self.threshold)
+        self.passed += passed.sum().float()
+        self.total += judged.sum().float()
 
     def compute(self) -> torch.Tensor:
         return self.passed / self.total if self.total > 0 else torch.tensor(float("nan"))

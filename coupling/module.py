@@ -5,7 +5,7 @@ order. Validation logs ``{split}/...`` (e.g. ``val/pairwise_acc``, ``golden/pass
 ``test_seen/...``, ``test_unseen/...`` and ``test_golden/...`` (a split without the ``test`` prefix
 gets one). Metrics: loss, mae, spearman, kendall, pairwise_acc, and pass_rate on golden splits.
 
-Each split is evaluated on every scoring path in ``eval_paths`` (aivj/scoring_paths.py): ``render``
+Each split is evaluated on every scoring path in ``eval_paths`` (aivj/contract/scoring_paths.py): ``render``
 (the batch as it comes, names as above) and ``static`` (has_render forced to 0 on both layers, what
 export scores without projectM; the same names prefixed ``static/``, e.g. ``static/test_unseen/pairwise_acc``).
 """
@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 
 import lightning as L
-from lightning.pytorch.loggers import TensorBoardLogger
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MetricCollection
 
+from aivj.contract.batch import path_batch
+from aivj.contract.scoring_paths import SCORING_PATHS, metric_name
 from coupling.attention_images import log_attention_images
-from aivj.scoring_paths import SCORING_PATHS, metric_name
 from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
-
 
 
 def _ranking_metrics(golden: bool) -> MetricCollection:
@@ -32,15 +32,6 @@ def _ranking_metrics(golden: bool) -> MetricCollection:
     if golden:
         metrics["pass_rate"] = GoldenPassRate()
     return MetricCollection(metrics)
-
-
-def static_path_batch(batch: dict) -> dict:
-    """The batch as the static path sees it: no preset rendered (has_render = 0 on both layers)."""
-    return {**batch, **{k: torch.zeros_like(batch[k]) for k in ("fg_has_render", "bg_has_render") if k in batch}}
-
-
-def path_batch(batch: dict, path: str) -> dict:
-    return batch if path == "render" else static_path_batch(batch)
 
 
 def _flat_config(prefix: str, obj) -> dict:

@@ -10,7 +10,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.schema import ELITE_SCORE, FEATURE_DIM, RENDER_DIM
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.thresholds import ELITE_SCORE
 
 
 def fake_presets(n: int, seed: int = 0, render_share: float = 0.8) -> dict[str, torch.Tensor]:

@@ -17,8 +17,8 @@ import pyarrow.dataset as ds
 import torch
 from torch.utils.data import Dataset
 
-from datamodules.layout import pairs_dataset, read_presets
-from datamodules.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.layout import pairs_dataset, read_presets
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 
 RENDER_COLUMNS = ("render_summary", "render_layout", "render_motion")
 PAIR_COLUMNS = ["pack", "fg_id", "bg_id", "spatial_score", "temporal_score", "score", "rank", "is_elite", "split"]

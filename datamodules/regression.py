@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
+from aivj.contract.batch import path_batch
+from aivj.contract.thresholds import ELITE_SCORE, golden_pass_rate
 from datamodules.pairs import PairSplit, PresetTable
 
 
@@ -20,15 +22,13 @@ def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
     }
     n = len(cols["score"])
     cols.update(rank01=np.zeros(n, np.float32), spatial=np.full(n, np.nan, np.float32),
-                temporal=np.full(n, np.nan, np.float32), is_elite=cols["score"] >= 4.0)
+                temporal=np.full(n, np.nan, np.float32), is_elite=cols["score"] >= ELITE_SCORE)
     return PairSplit(presets, cols)
 
 
 @torch.no_grad()
 def predict(model, split: PairSplit, batch_size: int = 4096, path: str = "render") -> np.ndarray:
     """Scores on a scoring path: ``render`` as the presets come, ``static`` with has_render = 0 on both layers."""
-    from coupling.module import path_batch
-
     model.eval()
     out = [model(path_batch(split.__getitems__(list(range(i, min(i + batch_size, len(split))))), path))["score"].float().numpy()
            for i in range(0, len(split), batch_size)]
@@ -44,9 +44,4 @@ def pairwise_accuracy(pred: np.ndarray, true: np.ndarray) -> float:
     return float(metric.compute())
 
 
-def golden_pass_rate(pred: np.ndarray, true: np.ndarray) -> float:
-    from coupling.metrics import GoldenPassRate
-
-    metric = GoldenPassRate()
-    metric.update(torch.from_numpy(pred), torch.from_numpy(true))
-    return float(metric.compute())
+__all__ = ["tier_split", "predict", "pairwise_accuracy", "golden_pass_rate"]

@@ -30,16 +30,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from datamodules.layout import ranks_within_pack, score_bins, write_dataset
-from datamodules.schema import (
-    ELITE_SCORE,
+from aivj.contract.layout import ranks_within_pack, score_bins, write_dataset
+from aivj.contract.schema import (
     FEATURE_DIM,
-    NEGATIVE_SCORE,
     RENDER_DIM,
     RENDER_LAYOUT_DIM,
     RENDER_MOTION_DIM,
     RENDER_SUMMARY_DIM,
 )
+from aivj.contract.thresholds import ELITE_SCORE, NEGATIVE_SCORE
 
 SPATIAL_DIMS = slice(0, 4)
 TEMPORAL_DIMS = slice(4, 8)

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datamodules.layout import pairs_dataset, write_json_atomic, write_parquet_atomic
+from aivj.contract.atomic import write_json_atomic
+from aivj.contract.layout import pairs_dataset, write_parquet_atomic
 
 TIER_NAMES = ("A", "B", "C", "D")
 TIER_LOWER_BOUNDS = (4.0, 3.0, 2.0, float("-inf"))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from aivj.conf_resolvers import register_resolvers
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 # Hydra 1.4 warns about version_base whatever is passed (docs/stack.md).
@@ -26,6 +28,7 @@ def compose_train(overrides: list[str], output_dir: Path) -> DictConfig:
     from hydra.core.hydra_config import HydraConfig
 
     os.environ.setdefault("AIVJ_ROOT", str(ROOT))
+    register_resolvers()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from omegaconf import open_dict
 
+from aivj.contract.atomic import write_json_atomic
+from aivj.contract.thresholds import GOLDEN_PASS_RATE
 from scripts.pipeline_config import compose_train
 
 
@@ -30,14 +32,13 @@ def final_predictions(overrides: list[str], run_dir: Path, ckpt: str) -> dict:
 
 def write_pipeline_report(ctx) -> list[Path]:
     from aivj.report import write_report
-    from datamodules.layout import write_json_atomic
 
     trained, promoted = ctx.done["train"], ctx.done["promote"]
     run_dir = Path(trained["run_dir"])
     metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     predictions = final_predictions(trained["overrides"], run_dir, trained["best_checkpoint"])
     md, html = write_report(run_dir, predictions, metrics, promoted.get("previous_metrics"),
-                            golden_threshold=ctx.done["gate"].get("threshold", 0.98))
+                            golden_threshold=ctx.done["gate"].get("threshold", GOLDEN_PASS_RATE))
     summary = ctx.out / "pipeline_report.md"
     lines = ["# Training pipeline report", "", "| stage | outcome | seconds |", "|---|---|---|"]
     for name, data in ctx.done.items():

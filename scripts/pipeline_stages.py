@@ -78,7 +78,7 @@ def parquet(ctx: Context) -> tuple[str, dict]:
     """The dataset the training will read: Parquet layout present and every split non-empty."""
     import pyarrow.compute as pc
 
-    from datamodules.layout import pairs_dataset, read_presets
+    from aivj.contract.layout import pairs_dataset, read_presets
 
     cfg = compose_train(ctx.train_overrides, ctx.final_dir)
     folder, generated = data_location(cfg)

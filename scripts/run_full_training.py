@@ -82,9 +82,15 @@ def stage_line(i: int, n: int, name: str, status: str, seconds: float, outcome: 
 
 
 def run(args) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    from datamodules.layout import write_json_atomic
+    from aivj.contract.atomic import write_json_atomic
     from scripts.pipeline_stages import STAGES, StageFailed
 
     ctx = make_context(args)

@@ -11,8 +11,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from aivj.conf_resolvers import register_resolvers
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+register_resolvers()  # configs and tests read ${threshold:...}
 os.environ.setdefault("AIVJ_ROOT", str(ROOT))
 # Small enough that a CPU epoch takes a second or two, large enough for every split to exist.
 TINY_DATA = ["data.generator.n_presets=300", "data.generator.n_pairs=4000", "data.generator.golden_per_side=30"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from aivj.contract.layout import pairs_dataset
 from datamodules.coupling_datamodule import CouplingDataModule
-from datamodules.layout import pairs_dataset
 from datamodules.synthetic import ensure_synthetic
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
+from aivj.contract.scoring_paths import check_path
 from datamodules.pairs import PresetTable
-from aivj.scoring_paths import check_path
-from datamodules.regression import golden_pass_rate, pairwise_accuracy, predict, tier_split
+from datamodules.regression import (
+    golden_pass_rate,
+    pairwise_accuracy,
+    predict,
+    tier_split,
+)
 from datamodules.tiers import materialize_tiers, tiers_are_current
 from tests.conftest import ROOT
 

@@ -15,8 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from fixtures_milk import coupled_pack, elite_pack, eval_labels  # noqa: E402
 
+from aivj.contract.layout import pairs_dataset, write_parquet_atomic  # noqa: E402
 from aivj.ingest.convert import convert  # noqa: E402
-from datamodules.layout import pairs_dataset, write_parquet_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

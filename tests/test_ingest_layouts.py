@@ -11,11 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fixtures_milk import alchemy_pack, coupled_pack, elite_pack, eval_labels, runtime_pack, summary_csv  # noqa: E402
+from fixtures_milk import (  # noqa: E402
+    alchemy_pack,
+    coupled_pack,
+    elite_pack,
+    eval_labels,
+    runtime_pack,
+    summary_csv,
+)
 
+from aivj.contract.layout import pairs_dataset, read_presets  # noqa: E402
 from aivj.ingest.convert import convert  # noqa: E402
 from aivj.ingest.labels import sample_score_v2  # noqa: E402
-from datamodules.layout import pairs_dataset, read_presets  # noqa: E402
 
 
 def _pairs(out: Path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aivj.contract.batch import static_path_batch
 from coupling.losses import ReweightedCouplingLoss, path_weights, score_weights
-from coupling.module import static_path_batch
 from coupling.nets.coupling_net import DualLayerCouplingNetwork
 from coupling.testing import fake_batch, fake_presets
 

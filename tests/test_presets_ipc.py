@@ -10,9 +10,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from datamodules.layout import PRESETS_IPC, read_presets, write_dataset, write_parquet_atomic
-from datamodules.pairs import PresetTable, _fixed_list_to_numpy, hex_id_keys, load_splits
-from datamodules.schema import FEATURE_DIM
+from aivj.contract.layout import (
+    PRESETS_IPC,
+    read_presets,
+    write_dataset,
+    write_parquet_atomic,
+)
+from aivj.contract.schema import FEATURE_DIM
+from datamodules.pairs import (
+    PresetTable,
+    _fixed_list_to_numpy,
+    hex_id_keys,
+    load_splits,
+)
 
 
 def _ids(n: int, salt: str = "") -> list[str]:

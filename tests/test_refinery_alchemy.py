@@ -8,12 +8,12 @@ import wave
 import numpy as np
 import pytest
 
+from aivj.contract.schema import PAIRS_SCHEMA
 from aivj.milk.parser import parse_milk
 from aivj.refinery import alchemy, scoring
 from aivj.refinery.audio import PROGRAMS, frame_envelope, make_audio
 from aivj.refinery.packs import read_manifest
 from aivj.refinery.tables import eval_rows, pairs_table
-from datamodules.schema import PAIRS_SCHEMA
 
 SPIRAL = "[preset00]\nfDecay=0.95\nwarp=2.0\nrot=0.5\nzoom=1.0\ncx=0.5\nper_frame_1=wave_r=0.5;\nper_pixel_1=zoom=zoom+0.01*rad;\n"
 EXPLOSIVE = "[preset00]\nfDecay=0.97\nwarp=4.0\nrot=0.0\nzoom=1.05\ncx=0.5\nnWaveMode=1\nper_frame_1=wave_b=0.2;\n"

@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aivj.contract.schema import (
+    RENDER_LAYOUT_DIM,
+    RENDER_MOTION_DIM,
+    RENDER_SUMMARY_DIM,
+)
 from aivj.refinery import scoring
 from aivj.refinery.bank import PresetBank
 from aivj.refinery.descriptors import describe
 from aivj.refinery.reference import reference_pair
 from aivj.refinery.settings import RenderSettings
-from datamodules.schema import RENDER_LAYOUT_DIM, RENDER_MOTION_DIM, RENDER_SUMMARY_DIM
 
 S = RenderSettings()
 T, SIZE = S.frames, S.store

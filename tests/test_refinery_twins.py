@@ -8,10 +8,17 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
+from aivj.contract.layout import pairs_dataset, read_presets
 from aivj.milk.parser import parse_milk
-from aivj.refinery.splits import GOLDEN, SEEN, UNSEEN, assign_roles, balanced_pairs, twin_leaks
+from aivj.refinery.splits import (
+    GOLDEN,
+    SEEN,
+    UNSEEN,
+    assign_roles,
+    balanced_pairs,
+    twin_leaks,
+)
 from aivj.refinery.twins import canonical_text, twin_groups
-from datamodules.layout import pairs_dataset, read_presets
 
 ROOT = Path(__file__).resolve().parents[1]
 

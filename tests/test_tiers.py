@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datamodules.layout import write_dataset
+from aivj.contract.layout import write_dataset
 from datamodules.synthetic import SyntheticSpec, generate
 from datamodules.tiers import materialize_tiers, tier_of
 

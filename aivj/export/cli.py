@@ -45,10 +45,10 @@ def meta_path(out: Path) -> Path:
 
 
 def _pairs_quality(args, choice, say) -> int:
+    from aivj.contract.atomic import write_text_atomic
     from aivj.export import gate as g
     from aivj.export.model import load_model
     from aivj.export.pack_export import export_pack
-    from aivj.registry.store import write_text_atomic
 
     if args.workers is not None and args.workers < 1:
         raise g.ExportRefused(f"--workers {args.workers}: need at least 1 worker process")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aivj.contract.scoring_paths import check_path, path_figures
 from aivj.registry.store import VERSION_RE, Registry, RegistryError, read_json
-from aivj.scoring_paths import check_path, path_figures
 
 RENDER_MODES = ("auto", "always", "never")
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from datamodules.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 
 INPUTS = ("fg_static", "bg_static", "fg_render", "bg_render", "fg_has_render", "bg_has_render")
 

@@ -79,7 +79,7 @@ def score_presets(model, static: np.ndarray, fg_rows, bg_rows, render: np.ndarra
     """Model scores of pairs (fg row, bg row) of the per-preset arrays; no render = the static path."""
     import torch
 
-    from datamodules.schema import RENDER_DIM
+    from aivj.contract.schema import RENDER_DIM
 
     net = getattr(model, "net", model)
     s = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))

@@ -72,7 +72,7 @@ def sheet_html(title: str, note: str, sections: list[tuple[str, list[dict]]], ca
 
 def pack_sheet(scored, out_dir: Path) -> Path | None:
     """``out_dir/index.html`` for an exported pack (``pack_export.ScoredPack``); None without renders."""
-    from aivj.registry.store import write_text_atomic
+    from aivj.contract.atomic import write_text_atomic
 
     if scored.renders is None or not scored.pairs:
         return None
@@ -97,8 +97,8 @@ def golden_sheet(predictions, out_path: Path, cache_root: Path | None = None, se
     ``predictions`` needs ``pred``, ``score``, ``split``, ``fg_id`` and ``bg_id``; returns None (and
     prints one line) when the ids are absent or the golden presets' frames are not in the cache.
     """
+    from aivj.contract.atomic import write_text_atomic
     from aivj.refinery.settings import RenderSettings
-    from aivj.registry.store import write_text_atomic
 
     get = (lambda k: predictions[k] if k in predictions else None)
     if any(get(k) is None for k in ("pred", "score", "split", "fg_id", "bg_id")):

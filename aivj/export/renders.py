@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.schema import RENDER_DIM
 from aivj.refinery.bank import PresetBank
 from aivj.refinery.cache import OK, FrameCache
 from aivj.refinery.settings import RenderSettings
-from datamodules.schema import RENDER_DIM
 
 RENDER_COLUMNS = ("render_summary", "render_layout", "render_motion")  # the order PresetTable concatenates
 

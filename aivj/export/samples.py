@@ -20,8 +20,8 @@ def unseen_debian_presets(data_dir: Path, n: int, seed: int = 0) -> list[Path]:
     """``n`` Debian preset files whose content hash only occurs in ``data_dir``'s test_unseen pairs."""
     import pyarrow.compute as pc
 
+    from aivj.contract.layout import pairs_dataset
     from aivj.refinery.library import DEBIAN_PRESETS, scan
-    from datamodules.layout import pairs_dataset
 
     table = pairs_dataset(data_dir).to_table(columns=["fg_id", "bg_id", "split"])
     unseen = pc.equal(table["split"], "test_unseen")

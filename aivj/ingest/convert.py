@@ -9,12 +9,11 @@ Every manifest row either becomes a pair or is quarantined with one reason, so
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aivj.contract.atomic import atomic_dir
 from aivj.ingest.labels import read_labels
 from aivj.ingest.packs import set_aside_reason
 from aivj.ingest.registry import Registry
@@ -92,11 +91,8 @@ def _write_failed(out_dir: Path, records, quarantine: list[dict], summary: dict)
         write_output(out_dir, [], records, quarantine, summary, dataset=False)
         return out_dir
     failed = out_dir.with_name(out_dir.name + ".failed")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{failed.name}.", dir=out_dir.parent))
-    write_output(tmp, [], records, quarantine, summary, dataset=False)
-    if failed.exists():
-        shutil.rmtree(failed)
-    os.replace(tmp, failed)
+    with atomic_dir(failed) as tmp:
+        write_output(tmp, [], records, quarantine, summary, dataset=False)
     return failed
 
 

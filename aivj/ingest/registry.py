@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from datamodules.layout import write_json_atomic
+from aivj.contract.atomic import write_json_atomic
 
 REGISTRY_NAME = "_registry.json"
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datamodules.layout import ranks_within_pack, score_bins, write_dataset, write_json_atomic
-from datamodules.schema import FEATURE_DIM, PAIRS_SCHEMA, PRESETS_SCHEMA, RANK_QUARTILES
+from aivj.contract.atomic import write_json_atomic, write_jsonl_atomic
+from aivj.contract.layout import ranks_within_pack, score_bins, write_dataset
+from aivj.contract.schema import (
+    FEATURE_DIM,
+    PAIRS_SCHEMA,
+    PRESETS_SCHEMA,
+    RANK_QUARTILES,
+)
 from aivj.ingest.splits import assign_split
 from aivj.milk.batch import PresetRecord
 from aivj.milk.features import FEATURE_VERSION
@@ -116,11 +119,7 @@ def presets_table(pairs, records: dict[str, PresetRecord], old: dict[str, dict])
 
 def write_quarantine(out_dir: Path, quarantine: list[dict]) -> None:
     rows = sorted(quarantine, key=lambda q: (q["source"], q["pack"], q["pair"] if q["pair"] is not None else -1, q["reason"]))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="._quarantine.", dir=out_dir)
-    with os.fdopen(fd, "w") as fh:
-        fh.writelines(json.dumps(q, sort_keys=True) + "\n" for q in rows)
-    os.replace(tmp, out_dir / "_quarantine.jsonl")
+    write_jsonl_atomic(rows, out_dir / "_quarantine.jsonl")
 
 
 def write_output(out_dir: Path, pairs, records, quarantine, summary: dict, dataset: bool = True) -> dict:
@@ -140,7 +139,7 @@ def write_output(out_dir: Path, pairs, records, quarantine, summary: dict, datas
 def _previous_pair_keys(out_dir: Path) -> set:
     if not (out_dir / "pairs").is_dir():
         return set()
-    from datamodules.layout import pairs_dataset
+    from aivj.contract.layout import pairs_dataset
 
     table = pairs_dataset(out_dir).to_table(columns=["pack", "pair"])
     return set(zip(table["pack"].to_pylist(), table["pair"].to_pylist()))

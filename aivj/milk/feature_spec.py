@@ -7,7 +7,9 @@ Normalisations keep every value in [-1, 1] or [0, 1] so a network can use them r
 
 from __future__ import annotations
 
-FEATURE_VERSION = 1
+from aivj.contract.schema import FEATURE_DIM, FEATURE_VERSION
+
+__all__ = ["FEATURE_VERSION", "FEATURE_SPEC", "BASE_DEFAULTS", "FEATURE_NAMES", "FEATURE_INDEX"]
 
 # (name, group, source, normalisation)
 FEATURE_SPEC: list[tuple[str, str, str, str]] = [
@@ -95,4 +97,4 @@ BASE_DEFAULTS = (
 
 FEATURE_NAMES: list[str] = [row[0] for row in FEATURE_SPEC]
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
-assert len(FEATURE_NAMES) == 64 and len(set(FEATURE_NAMES)) == 64
+assert len(FEATURE_NAMES) == FEATURE_DIM and len(set(FEATURE_NAMES)) == FEATURE_DIM

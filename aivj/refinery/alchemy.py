@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.atomic import write_text_atomic
 from aivj.milk.features import style_tags
 from aivj.milk.parser import parse_milk
 
@@ -99,9 +99,7 @@ def make_pair(bg_seed: Seed, seeds_by_style: dict[str, list[Seed]], all_seeds: l
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def generate(seed_paths: list[str], out_dir: Path, n_pairs: int, seed: int = 0, couple_fraction: float = 0.5) -> Path:

@@ -7,13 +7,12 @@ frame [T, 3], 16x16 luma maps of every 4th frame [K, 256], motion energy [T-1] a
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.atomic import atomic_path
 from aivj.refinery.descriptors import describe, motion_energy
 from aivj.refinery.worker import luma
 
@@ -62,11 +61,9 @@ class PresetBank:
         mot = np.stack([self.descriptors[k]["motion"] for k in self.ids])
         path = Path(path)
         # a unique temp name: two processes describing into one cache must not write one file
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
             np.savez(fh, ids=np.asarray(self.ids), rgb=self.rgb, maps=self.maps, energy=self.energy, vitality=self.vitality,
                      envelope=self.envelope, sample_frames=self.sample_frames, summary=summ, layout=lay, motion=mot)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "PresetBank":

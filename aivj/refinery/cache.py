@@ -8,12 +8,11 @@ Layout under ``root/<settings tag>/``: ``frames/<id[:2]>/<id>.npz`` (``frames`` 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.atomic import atomic_path
 from aivj.refinery.native import REPO_ROOT
 from aivj.refinery.settings import RenderSettings
 
@@ -36,10 +35,8 @@ class FrameCache:
     def save_frames(self, preset_id: str, frames: np.ndarray) -> None:
         path = self.frames_path(preset_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{preset_id}.", suffix=".npz", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, frames=frames)
-        os.replace(tmp, path)
 
     def load_frames(self, preset_id: str) -> np.ndarray:
         with np.load(self.frames_path(preset_id)) as z:

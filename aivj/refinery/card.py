@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import collections
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from aivj.contract.atomic import write_text_atomic
 from aivj.refinery import scoring as sc
 
 _TERMS = ("v2", "exposure", "spatial_score", "temporal_score", "gate", "dissimilarity", "contrast", "coverage", "beat_sync",
@@ -101,8 +100,4 @@ def write_card(path: Path, info: dict, pairs: pa.Table, presets: pa.Table, res: 
             f"the motion term for {float((mot_term >= 1).mean()):.1%} (its 6e-4 ceiling is tiny next to real frame deltas).",
             "S and T and the score itself are not saturated:", ""] + _dist_table(res) + [""]
     text = "\n".join(out)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(Path(path), text)

@@ -12,7 +12,6 @@ import numpy as np
 from aivj.cli import debug_enabled, one_line
 from aivj.refinery.native import RefineryUnavailable
 
-
 MIN_SIZE, MAX_SIZE = 32, 2048  # stored frames are 32 px boxes of the render; 2048 px is already 12 MB a frame
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
@@ -64,9 +63,8 @@ def _scan_presets(paths: list[str]):
 
 def cmd_render(args) -> int:
     from aivj.refinery import library
-    from aivj.refinery.render import render_presets
-
     from aivj.refinery.cache import FrameCache
+    from aivj.refinery.render import render_presets
 
     settings = _settings(args)
     files = _scan_presets(args.paths)
@@ -124,7 +122,7 @@ def cmd_score(args) -> int:
     wd = [r["warp_diff"] if r["warp_diff"] is not None else np.nan for r in kept]
     cd = [r["cx_diff"] if r["cx_diff"] is not None else np.nan for r in kept]
     n = tables.write_jsonl(tables.eval_rows(read.pack, pair, fg, bg, res, rms, peak, wd, cd), out / "eval.jsonl")
-    from datamodules.layout import write_dataset
+    from aivj.contract.layout import write_dataset
 
     presets, _ = library.preset_table([f for f in files if f.id in set(ids)], bank)
     table = tables.pairs_table(read.pack, pair, fg, bg, res, f"refinery:{read.pack}", "train")

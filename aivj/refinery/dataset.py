@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from aivj.contract.layout import write_dataset
+from aivj.contract.thresholds import ELITE_SCORE, NEGATIVE_SCORE
 from aivj.refinery import alchemy, library
 from aivj.refinery.cache import OK, FrameCache
 from aivj.refinery.card import write_card
@@ -23,11 +25,17 @@ from aivj.refinery.native import REPO_ROOT
 from aivj.refinery.render import render_presets
 from aivj.refinery.scoring import SCORE_VERSION, score_pairs
 from aivj.refinery.settings import RenderSettings
-from aivj.refinery.splits import GOLDEN, SEEN, UNSEEN, assign_roles, balanced_pairs, golden_pick, twin_leaks
+from aivj.refinery.splits import (
+    GOLDEN,
+    SEEN,
+    UNSEEN,
+    assign_roles,
+    balanced_pairs,
+    golden_pick,
+    twin_leaks,
+)
 from aivj.refinery.tables import pairs_table
 from aivj.refinery.twins import twin_groups
-from datamodules.layout import write_dataset
-from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE
 
 DEFAULT_OUT = REPO_ROOT / "data" / "default"
 DEFAULT_COLLECTIONS = (("projectm-data", library.DEBIAN_PRESETS),)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from datamodules.schema import RENDER_LAYOUT_DIM, RENDER_MOTION_DIM, RENDER_SUMMARY_DIM
+from aivj.contract.schema import (
+    RENDER_LAYOUT_DIM,
+    RENDER_MOTION_DIM,
+    RENDER_SUMMARY_DIM,
+)
 from aivj.refinery.worker import luma
 
 DESCRIPTOR_VERSION = 1

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 from rich.progress import Progress
 
+from aivj.contract.schema import PRESETS_SCHEMA
 from aivj.milk.features import FEATURE_VERSION, extract_features, style_tags
 from aivj.milk.hashing import content_hash
 from aivj.milk.parser import parse_milk
@@ -19,7 +20,6 @@ from aivj.refinery.bank import PresetBank
 from aivj.refinery.cache import FrameCache
 from aivj.refinery.render import Job
 from aivj.refinery.twins import canonical_text
-from datamodules.schema import PRESETS_SCHEMA
 
 DEBIAN_PRESETS = Path("/usr/share/projectM/presets")
 

@@ -7,11 +7,11 @@ the .so is missing or older than its source. Loading it for rendering happens in
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+
+from aivj.contract.atomic import atomic_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE = Path(__file__).with_name("native") / "pm_shim.cpp"
@@ -63,15 +63,12 @@ def build_shim(force: bool = False, quiet: bool = True, out: Path | None = None)
         return out
     require_projectm()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{LIB_NAME}.", dir=out.parent)
-    os.close(fd)
-    cmd = ["g++", "-O2", "-fPIC", "-shared", "-std=c++17", "-o", tmp, str(SOURCE), "-lprojectM", "-lEGL", "-lOpenGL"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        Path(tmp).unlink(missing_ok=True)
-        first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
-        raise RefineryUnavailable(f"{SOURCE}: g++ failed: {first} (install with: {INSTALL_HINT})")
-    os.replace(tmp, out)  # atomic: a worker never loads a half-written library
+    with atomic_path(out) as tmp:  # a worker never loads a half-written library
+        cmd = ["g++", "-O2", "-fPIC", "-shared", "-std=c++17", "-o", str(tmp), str(SOURCE), "-lprojectM", "-lEGL", "-lOpenGL"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
+            raise RefineryUnavailable(f"{SOURCE}: g++ failed: {first} (install with: {INSTALL_HINT})")
     if not quiet:
         print(f"built {out}")
     return out

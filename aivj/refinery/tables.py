@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from aivj.contract.atomic import write_jsonl_atomic
+from aivj.contract.layout import ranks_within_pack, score_bins
+from aivj.contract.schema import PAIRS_SCHEMA
+from aivj.contract.thresholds import ELITE_SCORE
 from aivj.refinery.scoring import WARMUP_SAMPLES
-from datamodules.layout import ranks_within_pack, score_bins
-from datamodules.schema import ELITE_SCORE, PAIRS_SCHEMA
 
 
 def pairs_table(pack, pair, fg_ids, bg_ids, result: dict, source, split) -> pa.Table:
@@ -58,13 +57,4 @@ def eval_rows(pack: str, pair, fg_ids, bg_ids, result: dict, audio_rms: np.ndarr
 
 
 def write_jsonl(rows, path: Path) -> int:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    n = 0
-    with os.fdopen(fd, "w") as fh:
-        for row in rows:
-            fh.write(json.dumps(row) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    return write_jsonl_atomic(rows, path, sort_keys=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.atomic import write_text_atomic
 from aivj.refinery.audio import make_audio
 from aivj.refinery.settings import RenderSettings
 
@@ -100,9 +101,7 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)  # projectM prints to stdout; keep the protocol channel clean
     black = cache_dir / "black.milk"
     if not black.exists():
-        tmp = black.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(BLACK_PRESET)
-        os.replace(tmp, black)
+        write_text_atomic(black, BLACK_PRESET)
     from aivj.refinery.cache import FrameCache
 
     cache = FrameCache(settings, cache_dir.parent)

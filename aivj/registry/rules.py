@@ -20,12 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aivj.scoring_paths import check_path, metric_name, path_figures
+from aivj.conf_resolvers import register_resolvers
+from aivj.contract.scoring_paths import check_path, metric_name
+from aivj.contract.thresholds import GOLDEN_PASS_RATE
 
 
 @dataclass(frozen=True)
 class PromotionRules:
-    golden_threshold: float = 0.98
+    golden_threshold: float = GOLDEN_PASS_RATE
     # Empty: no path gate beyond golden_threshold, and the comparison reads the render path's names
     # (what a bare PromotionRules() did before scoring paths; conf/registry sets [render, static]).
     required_paths: tuple[str, ...] = ()
@@ -45,6 +47,7 @@ class PromotionRules:
         from aivj.refinery.native import REPO_ROOT
 
         path = REPO_ROOT / "conf" / "registry" / "default.yaml"
+        register_resolvers()
         return cls.from_config(OmegaConf.load(path)) if path.exists() else cls()
 
     @classmethod
@@ -74,7 +77,7 @@ def lookup(metrics: dict, names: tuple[str, ...]) -> float | None:
 
 def _compared_figures(rules: PromotionRules, path: str) -> list[tuple[tuple[str, ...], str]]:
     """(names, mode) of every figure compared with the champion on ``path``."""
-    from aivj.scoring_paths import PATH_GATES
+    from aivj.contract.scoring_paths import PATH_GATES
 
     figures = [(tuple(metric_name(path, n) for n in names), "max") for names, _ in PATH_GATES[path]]
     figures.append((tuple(metric_name(path, n) for n in rules.val_metric), rules.val_mode))

@@ -14,7 +14,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from aivj.registry.store import POINTER, Registry, RegistryError, sha256_file, shipped_dir, write_text_atomic
+from aivj.contract.atomic import write_text_atomic
+from aivj.registry.store import (
+    POINTER,
+    Registry,
+    RegistryError,
+    sha256_file,
+    shipped_dir,
+)
 
 
 def checkpoint_problem(reg: Registry, version: str) -> str:
@@ -63,7 +70,7 @@ def ship(version: str, reg: Registry | None = None, target: Path | None = None) 
                 (tmp / version).replace(target / version)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        write_text_atomic(target / POINTER, version + "\n")
+        write_text_atomic(target / POINTER, version + "\n", durable=True)
     if previous and previous != version:
         if reg.root.resolve() != target.resolve() and not (reg.root / previous).exists():
             reg.root.mkdir(parents=True, exist_ok=True)

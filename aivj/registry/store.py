@@ -32,10 +32,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from aivj.contract.atomic import fsync_dir, write_text_atomic
 from aivj.registry.files import (  # noqa: F401  (re-exported: callers import these from store)
-    VERSION_RE, RegistryError, _fsync_dir, default_registry_dir, fingerprint_of, project_root, read_json, read_pointer,
-    sha256_file, shipped_dir, state_root, write_text_atomic,
+    VERSION_RE,
+    RegistryError,
+    default_registry_dir,
+    fingerprint_of,
+    project_root,
+    read_json,
+    read_pointer,
+    sha256_file,
+    shipped_dir,
+    state_root,
 )
+
 POINTER, HISTORY, INDEX, TABLE, LOCK = "champion", "champion_history.jsonl", "registry.json", "versions.csv", ".lock"
 CHAMPIONS = "champions"  # one pointer per data fingerprint
 _SHIPPED = object()
@@ -182,7 +192,7 @@ class Registry:
                 full = {**meta, "version": version, "created": ts, "files": hashes}
                 (tmp / "meta.json").write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
                 os.replace(tmp, self.root / version)
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
@@ -207,9 +217,9 @@ class Registry:
             with contextlib.suppress(RegistryError):
                 previous = self.champion()
             if _safe_name(fingerprint):
-                write_text_atomic(self.root / CHAMPIONS / fingerprint, version + "\n")
+                write_text_atomic(self.root / CHAMPIONS / fingerprint, version + "\n", durable=True)
             if default:
-                write_text_atomic(self.root / POINTER, version + "\n")
+                write_text_atomic(self.root / POINTER, version + "\n", durable=True)
             with open(self.root / HISTORY, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps({"time": round(time.time(), 3), "champion": version, "previous": previous,
                                      "fingerprint": fingerprint, "default": default, "reason": reason}) + "\n")
@@ -238,12 +248,12 @@ class Registry:
                          "code_version": meta.get("code_version"),
                          "run_dir": meta.get("run_dir")})
         index = {"format": "aivj-registry.v1", "champion": champion, "versions": rows}
-        write_text_atomic(self.root / INDEX, json.dumps(index, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(self.root / INDEX, json.dumps(index, indent=2, sort_keys=True) + "\n", durable=True)
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        write_text_atomic(self.root / TABLE, buf.getvalue())
+        write_text_atomic(self.root / TABLE, buf.getvalue(), durable=True)
 
     # ----- checking ------------------------------------------------------------------------
     def verify(self, version: str | None = None) -> list[str]:

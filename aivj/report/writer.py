@@ -17,11 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from aivj.contract.thresholds import (
+    GOLDEN_PASS_RATE,
+    PASS_THRESHOLD,
+    TIER_EDGES,
+    golden_cases,
+)
 from aivj.registry.rules import PromotionRules, lookup
 from aivj.report import plots
-from datamodules.schema import ELITE_SCORE, NEGATIVE_SCORE, PASS_THRESHOLD
 
-TIER_EDGES = (2.0, 3.0, 4.0)  # D < 2 <= C < 3 <= B < 4 <= A
 PLOTS_DIR = "report_plots"
 CURVE_PREFIXES = ("val/", "golden/", "gate/", "drift/", "train/loss_epoch")
 
@@ -53,7 +57,9 @@ def read_curves(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
                         curves.setdefault(key, {})[float(row["epoch"])] = float(value)
     if not curves:
         try:
-            from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+            from tensorboard.backend.event_processing.event_accumulator import (
+                EventAccumulator,
+            )
         except ImportError:
             return {}
         for events in sorted({p.parent for p in run_dir.rglob("events.out.tfevents*")}):
@@ -67,7 +73,7 @@ def read_curves(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
 def _golden(pred, true, split) -> tuple[tuple[int, int], tuple[int, int], float]:
     mask = (split == "golden") if split is not None and (split == "golden").any() else np.ones(len(true), bool)
     p, t = pred[mask], true[mask]
-    pos, neg = t >= ELITE_SCORE, t <= NEGATIVE_SCORE
+    pos, neg = golden_cases(t)
     pos_ok, neg_ok = int((pos & (p >= PASS_THRESHOLD)).sum()), int((neg & (p < PASS_THRESHOLD)).sum())
     judged = int(pos.sum() + neg.sum())
     rate = (pos_ok + neg_ok) / judged if judged else float("nan")
@@ -93,7 +99,7 @@ def _summary(metrics: dict, champion: dict | None, golden_rate: float, rules: Pr
 
 
 def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | None = None,
-                 golden_threshold: float = 0.98) -> tuple[Path, Path]:
+                 golden_threshold: float = GOLDEN_PASS_RATE) -> tuple[Path, Path]:
     run_dir = Path(run_dir)
     out = run_dir / PLOTS_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -132,7 +138,9 @@ def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | N
     facts = [f"pairs scored: {len(pred)}", f"MAE: {np.abs(pred - true).mean():.4f}", f"tier accuracy: {tier_acc:.4f}",
              f"golden pass rate: {_fmt(golden_rate)} (gate {golden_threshold:g}; positives {pos[0]}/{sum(pos)}, "
              f"negatives {neg[0]}/{sum(neg)})"]
-    from aivj.export.preview import golden_sheet  # golden pairs as animated composites, when frames are cached
+    from aivj.export.preview import (
+        golden_sheet,  # golden pairs as animated composites, when frames are cached
+    )
 
     sheet = golden_sheet(predictions, run_dir / "golden_sheet.html")
     if sheet is not None:
@@ -173,6 +181,6 @@ def _write_html(path, facts, summary, figures, metrics, has_champion) -> None:
 
 
 def _atomic(path: Path, text: str) -> None:
-    from aivj.registry.store import write_text_atomic
+    from aivj.contract.atomic import write_text_atomic
 
     write_text_atomic(path, text)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
 from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
-from datamodules.schema import FEATURE_DIM, RENDER_DIM
 
 
 class RenderPredictor(nn.Module):

@@ -3,7 +3,7 @@
 ``render``: both presets were rendered by the refinery (render descriptors present).
 ``static``: scored from the .milk text alone (``has_render = 0``), what export falls back to without
 projectM. A model supports a path when its ``metrics.json`` holds that path's figures and they pass
-the gates below; export refuses a path a version has not passed. The render path's metric names are
+the gates of ``thresholds.PATH_GATES``; export refuses a path a version has not passed. The render path's metric names are
 the plain ones (``test_unseen/pairwise_acc``); the static path's carry the ``static/`` prefix
 (``static/test_unseen/pairwise_acc``).
 """
@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import math
 
+from aivj.contract.thresholds import PATH_GATES
+
 SCORING_PATHS = ("render", "static")
 STATIC_PREFIX = "static/"
-
-# (figure, minimum) a version must reach on a path; the first present name of each figure counts.
-PATH_GATES: dict[str, list[tuple[tuple[str, ...], float]]] = {
-    "render": [(("test_unseen/pairwise_acc",), 0.90), (("golden/pass_rate", "test_golden/pass_rate"), 0.98)],
-    # Golden pairs are made of held-out presets (no twin in training): from text alone a model
-    # measured 0.75 there after one epoch (chance 0.5). The static gate says "well above chance",
-    # the render gate says "right": export names the static path's figure whenever it falls back.
-    "static": [(("test_unseen/pairwise_acc",), 0.65), (("golden/pass_rate", "test_golden/pass_rate"), 0.70)],
-}
-
 
 def metric_name(path: str, name: str) -> str:
     """The metrics.json key of ``name`` (e.g. ``golden/pass_rate``) measured on ``path``."""

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from datamodules.schema import (
+from aivj.contract.atomic import atomic_dir, atomic_path, write_json_atomic
+from aivj.contract.schema import (
     LAYOUT_VERSION,
     PAIRS_SCHEMA,
     PARTITIONING,
@@ -32,7 +31,12 @@ from datamodules.schema import (
     RANK_QUARTILES,
 )
 
-_WRITE_OPTS = dict(compression="snappy", use_dictionary=True)
+PARQUET_OPTIONS = dict(compression="snappy", use_dictionary=True)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
 
 
 def score_bins(score: np.ndarray) -> np.ndarray:
@@ -58,45 +62,6 @@ def ranks_within_pack(pack: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, 
     return rank, quartile
 
 
-def _atomic_dir(target: Path):
-    """A temp sibling directory that replaces ``target`` on success (same filesystem, rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, **_WRITE_OPTS)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(obj, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-
-
 def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: dict | None = None) -> dict:
     """Write both tables under ``out_dir``; readers never see a half-written dataset.
 
@@ -118,22 +83,17 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(presets, out_dir / "presets.parquet")
     write_presets_ipc(presets, out_dir)
-    tmp = _atomic_dir(out_dir / "pairs")
-    try:
+    with atomic_dir(out_dir / "pairs") as tmp:
         ds.write_dataset(
             pairs,
             tmp,
             format="parquet",
             partitioning=ds.partitioning(PARTITIONING, flavor="hive"),
             basename_template="part-{i}.parquet",
-            file_options=ds.ParquetFileFormat().make_write_options(**_WRITE_OPTS),
+            file_options=ds.ParquetFileFormat().make_write_options(**PARQUET_OPTIONS),
             existing_data_behavior="overwrite_or_ignore",
             max_rows_per_group=64 * 1024,
         )
-        _swap_into_place(tmp, out_dir / "pairs")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     write_parquet_atomic(pairs.filter(pc.field("is_elite")), out_dir / "elite.parquet")
     info = {
         "layout_version": LAYOUT_VERSION,
@@ -175,15 +135,8 @@ def write_presets_ipc(presets: pa.Table, out_dir: Path) -> None:
     empty = [name for name in presets.column_names if presets.num_rows and presets[name].null_count == presets.num_rows]
     meta = {_FINGERPRINT_KEY: parquet_fingerprint(Path(out_dir) / "presets.parquet").encode(), _NULL_COLUMNS_KEY: json.dumps(empty).encode()}
     presets = presets.drop_columns(empty)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, presets.schema.with_metadata(meta)) as writer:
-            writer.write_table(presets.combine_chunks(), max_chunksize=max(presets.num_rows, 1))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, presets.schema.with_metadata(meta)) as writer:
+        writer.write_table(presets.combine_chunks(), max_chunksize=max(presets.num_rows, 1))
 
 
 def _null_column(type_: pa.DataType, n: int) -> pa.Array:

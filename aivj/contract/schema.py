@@ -2,7 +2,8 @@
 
 Real packs (ingestion), refinery renders and the synthetic set all write these two tables;
 the datamodule joins them by preset id when it builds batches. Changing a column here is a
-format change: bump ``LAYOUT_VERSION`` and say why in docs/data-layout.md.
+format change: bump ``LAYOUT_VERSION`` and say why in docs/data-layout.md. Nothing here imports more than
+pyarrow: every package (ingest, refinery, training, export, services) reads the layout from here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 LAYOUT_VERSION = 2  # 2: presets gain category and twin_group (docs/data-layout.md)
+# Bump whenever a static feature's meaning or scaling changes (aivj/milk/feature_spec.py, docs/features.md).
+FEATURE_VERSION = 1
 
 # Static .milk features (docs/features.md enumerates every dimension).
 FEATURE_DIM = 64
@@ -23,9 +26,6 @@ RENDER_DIM = RENDER_SUMMARY_DIM + RENDER_LAYOUT_DIM + RENDER_MOTION_DIM
 SPLITS = ("train", "val", "test_seen", "test_unseen", "golden")
 SCORE_BINS = (0, 1, 2, 3, 4)  # [0,1) [1,2) [2,3) [3,4) [4,5]
 RANK_QUARTILES = ("Q1", "Q2", "Q3", "Q4")  # Q1 = best 25% by rank within the pack
-ELITE_SCORE = 4.0  # golden positives score >= 4, golden negatives <= 2
-NEGATIVE_SCORE = 2.0
-PASS_THRESHOLD = 3.0  # a golden positive passes when predicted >= 3, a negative when < 3
 
 PRESETS_SCHEMA = pa.schema(
     [

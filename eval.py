@@ -18,13 +18,20 @@ import hydra  # noqa: E402
 import lightning as L  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from aivj.export.checkpoint import read_checkpoint  # noqa: E402
-from aivj.training import apply_extras, build, instantiate_group, log, save_metrics, scalar_metrics  # noqa: E402
+from aivj.inference.checkpoint import read_checkpoint  # noqa: E402
+from aivj.training import (  # noqa: E402
+    apply_extras,
+    build,
+    instantiate_group,
+    log,
+    save_metrics,
+    scalar_metrics,
+)
 from aivj.validate import ConfigError, exit_on_bad_config, fail  # noqa: E402
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    # Read without running code (weights_only; aivj/export/checkpoint.py), then test those weights.
+    # Read without running code (weights_only; aivj/inference/checkpoint.py), then test those weights.
     checkpoint = read_checkpoint(cfg.ckpt_path)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)

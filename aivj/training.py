@@ -13,16 +13,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aivj.conf_resolvers import register_resolvers
 from aivj.contract.atomic import write_json_atomic
+from aivj.contract.trusted import TRUSTED_TARGETS
 
 log = logging.getLogger("aivj")
 register_resolvers()  # before Hydra composes: configs read ${threshold:...}
 
-# Configs may only build objects from these packages (Hydra 1.4 execution whitelist):
-# a sweep or a shared experiment file cannot make train.py call arbitrary code.
-TRUSTED_TARGETS = [
-    "coupling.*", "datamodules.*", "callbacks.*", "aivj.*", "experiments.*",
-    "lightning.*", "torch.*", "torchmetrics.*", "sklearn.*",
-]
 
 
 def build(cfg: Any, **kwargs: Any) -> Any:

@@ -95,7 +95,7 @@ def check_checkpoint_path(cfg: DictConfig, key: str = "ckpt_path") -> None:
         return
     if not isinstance(path, str) or not Path(path).is_file():
         raise ConfigError(f"{key}={path}: no such checkpoint file" + (" (a folder)" if Path(str(path)).is_dir() else ""))
-    from aivj.export.checkpoint import read_checkpoint
+    from aivj.inference.checkpoint import read_checkpoint
 
     try:
         read_checkpoint(Path(path))

@@ -19,17 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coupling.export import export_onnx  # noqa: E402
+from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scripts)
+
+from aivj.inference.onnx import export_split_onnx  # noqa: E402
 from coupling.nets.coupling_net import DualLayerCouplingNetwork  # noqa: E402
 from coupling.testing import fake_presets  # noqa: E402
-
-from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scripts)
 
 TARGET_MS = 50.0
 
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     p = fake_presets(args.presets, seed=1)
     fg, bg = torch.randint(0, args.presets, (args.pairs,)), torch.randint(0, args.presets, (args.pairs,))
     with tempfile.TemporaryDirectory() as tmp:
-        enc_path, pair_path = export_onnx(net, tmp)
+        enc_path, pair_path = export_split_onnx(net, tmp)
         onnx_kb = (enc_path.stat().st_size + pair_path.stat().st_size) / 1024
         rows = []
         for threads in args.threads:

@@ -17,7 +17,7 @@ from scripts.pipeline_config import compose_train
 
 
 def final_predictions(overrides: list[str], run_dir: Path, ckpt: str) -> dict:
-    from aivj.export.checkpoint import read_checkpoint
+    from aivj.inference.checkpoint import read_checkpoint
     from aivj.training import build, collect_predictions
 
     cfg = compose_train(overrides, run_dir)

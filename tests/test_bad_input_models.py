@@ -9,7 +9,7 @@ import bad_inputs as bad
 import pytest
 import torch
 
-from aivj.export.checkpoint import read_checkpoint
+from aivj.inference.checkpoint import read_checkpoint
 
 _MODELS = Path(__file__).resolve().parents[1] / "models"
 CHAMPION = _MODELS / (_MODELS / "champion").read_text().strip() / "model.ckpt"  # the shipped champion
@@ -65,7 +65,7 @@ def test_export_onnx_with_a_bad_model_writes_nothing(kind, tmp_path, capsys, mon
 
 def test_the_shipped_champion_loads_weights_only_and_scores_as_before():
     """The weights the safe loader gives are the checkpoint's, tensor for tensor (so scores are identical)."""
-    from aivj.export.model import load_model
+    from aivj.inference.loading import load_model
 
     model, _ = load_model(str(CHAMPION))
     trusted = torch.load(CHAMPION, map_location="cpu", weights_only=False)["state_dict"]  # our own committed file

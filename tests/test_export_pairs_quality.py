@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from aivj.export.cli import main as export_cli
-from aivj.export.onnx_export import INPUTS, example_inputs
 from aivj.export.pairs_quality import MIN_STD, std_stretch
+from aivj.inference.onnx import INPUTS, example_inputs
 from aivj.registry import register_run
 from callbacks.testing import RandomPairsDataModule, TinyCouplingModule
 

@@ -51,8 +51,8 @@ def rendered(tmp_path_factory):
 
 def refinery_scores(pack: Path, cache_root: Path, doc: dict) -> np.ndarray:
     """The refinery's score of each written pair, computed here from the cache (black frames for the dead)."""
-    from aivj.export.manifest import read_pack, resolve
     from aivj.export.renders import black_frames
+    from aivj.inference.packs import read_pack, resolve
     from aivj.milk.hashing import content_hash
     from aivj.refinery.bank import PresetBank
     from aivj.refinery.cache import FrameCache
@@ -74,7 +74,7 @@ def refinery_scores(pack: Path, cache_root: Path, doc: dict) -> np.ndarray:
 
 
 def black_pairs(pack: Path) -> set[int]:
-    from aivj.export.manifest import read_pack
+    from aivj.inference.packs import read_pack
 
     return {p for p, fg, bg in read_pack(pack).pairs if "black.milk" in fg or "black.milk" in bg}
 

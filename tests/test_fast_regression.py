@@ -16,13 +16,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from aivj.contract.scoring_paths import check_path
-from datamodules.pairs import PresetTable
-from datamodules.regression import (
+from aivj.inference.tiers import (
     golden_pass_rate,
     pairwise_accuracy,
     predict,
     tier_split,
 )
+from datamodules.pairs import PresetTable
 from datamodules.tiers import materialize_tiers, tiers_are_current
 from tests.conftest import ROOT
 
@@ -32,7 +32,7 @@ PATHS = list(THRESHOLDS.paths)
 
 
 def _current_model():
-    from aivj.export.model import load_model
+    from aivj.inference.loading import load_model
     from aivj.registry.store import Registry
 
     registry = Registry(os.environ.get("AIVJ_REGISTRY", ROOT / "models"))

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aivj.export.manifest import read_pack
+from aivj.inference.packs import read_pack
 from aivj.ingest.packs import DUPLICATE, INVALID, SAME_FILE, read_pack_rows
 from aivj.ingest.sources import SourceError
 from aivj.refinery.packs import read_manifest

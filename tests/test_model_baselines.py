@@ -74,11 +74,11 @@ def test_linear_st_trains(tmp_path):
 def test_onnx_export_matches_onnxruntime_for_any_batch(tmp_path):
     import onnxruntime as ort
 
-    from coupling.export import export_onnx
+    from aivj.inference.onnx import export_split_onnx
 
     torch.manual_seed(0)
     net = _model("coupling").net.eval()
-    enc_path, pair_path = export_onnx(net, tmp_path)
+    enc_path, pair_path = export_split_onnx(net, tmp_path)
     enc_sess, pair_sess = ort.InferenceSession(str(enc_path)), ort.InferenceSession(str(pair_path))
     for n, p in ((5, 3), (40, 777)):
         pre = fake_presets(n, seed=n)

@@ -47,8 +47,8 @@ def meta_path(out: Path) -> Path:
 def _pairs_quality(args, choice, say) -> int:
     from aivj.contract.atomic import write_text_atomic
     from aivj.export import gate as g
-    from aivj.export.model import load_model
     from aivj.export.pack_export import export_pack
+    from aivj.inference import load_scorer
 
     if args.workers is not None and args.workers < 1:
         raise g.ExportRefused(f"--workers {args.workers}: need at least 1 worker process")
@@ -61,8 +61,9 @@ def _pairs_quality(args, choice, say) -> int:
         raise g.ExportRefused(f"no renders ({problem.split(';')[0]}) and {exc}" if problem else str(exc)) from None
     if problem:
         print(g.fallback_warning(choice, problem), file=sys.stderr)
-    model, label = load_model(choice.spec, args.registry)
-    scored = export_pack(args.pack, model, path, args.score, args.workers, args.cache_dir, progress=sys.stderr.isatty())
+    scorer = load_scorer(choice.spec, args.registry)
+    label = scorer.label
+    scored = export_pack(args.pack, scorer.model, path, args.score, args.workers, args.cache_dir, progress=sys.stderr.isatty())
     out = args.out or args.pack / "pairs-quality.v0.json"
     meta = {**scored.meta, "model": label, "gate": gate_line, "render_mode": args.render,
             "path_figures": g.figures(choice, path), "metrics_file": str(choice.metrics_file) if choice.metrics_file else None,
@@ -96,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         choice = choose_model(args.model, args.registry)
         if args.cmd == "pairs-quality":
             return _pairs_quality(args, choice, say)
-        from aivj.export.model import load_model
-        from aivj.export.onnx_export import benchmark, export_onnx
+        from aivj.inference import load_scorer
+        from aivj.inference.onnx import benchmark, export_onnx
 
-        model, label = load_model(choice.spec, args.registry)
+        scorer = load_scorer(choice.spec, args.registry)
+        model = scorer.model
         info = export_onnx(model, args.out)
-        print(f"{info['path']}: exported {label}; onnxruntime vs torch max abs diff {info['max_abs_diff']:.2e}")
+        print(f"{info['path']}: exported {scorer.label}; onnxruntime vs torch max abs diff {info['max_abs_diff']:.2e}")
         if args.benchmark:
             print(json.dumps(benchmark(model, args.out), indent=2))
         return 0

@@ -1,4 +1,4 @@
-"""Which model, which scoring path, and whether that model may ship on it (``aivj.scoring_paths``).
+"""Which model, which scoring path, and whether that model may ship on it (``aivj.contract.scoring_paths``).
 
 The default model is the registry's default champion: the writable registry's, else the shipped one
 in ``models/``. A version's figures are its ``metrics.json``; a checkpoint outside the registry is
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aivj.contract.scoring_paths import check_path, path_figures
-from aivj.registry.store import VERSION_RE, Registry, RegistryError, read_json
+from aivj.inference.loading import checkpoint_metrics
+from aivj.registry.store import VERSION_RE, Registry
 
 RENDER_MODES = ("auto", "always", "never")
 
@@ -43,14 +44,7 @@ def choose_model(spec: str | None, registry_dir=None) -> ModelChoice:
     ckpt = Path(spec)
     if not ckpt.is_file():
         raise ExportRefused(f"{spec}: neither a registry version in {reg.root} nor a checkpoint file")
-    for candidate, nested in ((ckpt.parent / "metrics.json", False), (ckpt.parent.parent / "metrics.json", True)):
-        if candidate.is_file():
-            doc = read_json(candidate, "metrics")
-            metrics = doc.get("metrics") if nested or "metrics" in doc else doc
-            if not isinstance(metrics, dict):
-                raise RegistryError(f"{candidate}: 'metrics' is not a JSON object")
-            return ModelChoice(str(ckpt), str(ckpt), metrics, candidate)
-    return ModelChoice(str(ckpt), str(ckpt), None, None)
+    return ModelChoice(str(ckpt), str(ckpt), *checkpoint_metrics(ckpt))
 
 
 def projectm_problem() -> str:

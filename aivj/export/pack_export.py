@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aivj.export.manifest import read_pack
-from aivj.export.pairs_quality import document, load_features, score_presets
+from aivj.export.pairs_quality import document
+from aivj.inference.packs import load_features, read_pack
+from aivj.inference.scorer import score_presets
 from aivj.milk.hashing import content_hash
 
 META_FORMAT = "aivj-pairs-quality-meta.v0"

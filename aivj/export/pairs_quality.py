@@ -7,19 +7,19 @@
 quality01 = predicted score / 5. Pairs with a missing (or unparsable) preset file are left out and
 each such file reference is counted in ``missingFiles``. Calibration ``std_stretch.v0``: when the
 std is below 0.03 the values are spread around their mean (clamped to [0, 1]) until it is not.
-This module holds the contract and the model call; ``pack_export`` decides the scoring path
+This module holds the browser's file; the model call is ``aivj.inference``; ``pack_export`` decides the scoring path
 (render descriptors from the refinery, or static features with has_render = 0) and writes the
 ``pairs-quality.v0.meta.json`` sidecar (docs/export.md).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from aivj.export.manifest import read_pack, resolve
+from aivj.inference.packs import load_features, read_pack
+from aivj.inference.scorer import score_presets
 
 MIN_STD = 0.03
 CALIBRATION = "std_stretch.v0"
@@ -47,61 +47,6 @@ def quality_stats(q: np.ndarray) -> dict:
     r = lambda x: round(float(x), DECIMALS)  # noqa: E731
     return {"min": r(q.min()), "max": r(q.max()), "mean": r(q.mean()), "std": r(q.std()),
             "p50": r(np.percentile(q, 50)), "p95": r(np.percentile(q, 95)), "calibration": CALIBRATION}
-
-
-def load_features(pack_dir: Path, pairs) -> tuple[dict[Path, int], np.ndarray, list, int]:
-    """Feature rows per distinct file; the usable pairs as (pair, fg row, bg row); missing count."""
-    from aivj.milk.features import extract_features
-    from aivj.milk.parser import parse_milk
-
-    rows, feats, usable, missing, bad = {}, [], [], 0, set()
-    for pair, fg_written, bg_written in pairs:
-        idx = []
-        for written, side in ((fg_written, "fg"), (bg_written, "bg")):
-            path = resolve(pack_dir, written, side)
-            if path is not None and path not in rows and path not in bad:
-                try:
-                    feats.append(extract_features(parse_milk(path.read_bytes(), str(path))))
-                    rows[path] = len(feats) - 1
-                except ValueError as exc:  # MilkParseError names the file
-                    print(f"aivj export: skipping {exc}", file=sys.stderr)
-                    bad.add(path)
-            idx.append(rows.get(path) if path is not None else None)
-        missing += sum(i is None for i in idx)
-        if None not in idx:
-            usable.append((pair, idx[0], idx[1]))
-    matrix = np.stack(feats).astype(np.float32) if feats else np.zeros((0, 64), np.float32)
-    return rows, matrix, usable, missing
-
-
-def score_presets(model, static: np.ndarray, fg_rows, bg_rows, render: np.ndarray | None = None,
-                  has_render: np.ndarray | None = None, batch: int = 4096) -> np.ndarray:
-    """Model scores of pairs (fg row, bg row) of the per-preset arrays; no render = the static path."""
-    import torch
-
-    from aivj.contract.schema import RENDER_DIM
-
-    net = getattr(model, "net", model)
-    s = torch.from_numpy(np.ascontiguousarray(static, dtype=np.float32))
-    if render is None:
-        render, has = torch.zeros(len(s), RENDER_DIM), torch.zeros(len(s))
-    else:
-        render = torch.from_numpy(np.ascontiguousarray(render, dtype=np.float32))
-        has = torch.from_numpy(np.ascontiguousarray(has_render, dtype=np.float32))
-    fg, bg = torch.as_tensor(fg_rows, dtype=torch.long), torch.as_tensor(bg_rows, dtype=torch.long)
-    out = []
-    with torch.no_grad():
-        enc = net.encode_presets(s, render, has) if hasattr(net, "encode_presets") else None
-        for i in range(0, len(fg), batch):
-            f, b = fg[i:i + batch], bg[i:i + batch]
-            if enc is not None:
-                score = net.score_pairs(enc, f, b)
-                score = score["score"] if isinstance(score, dict) else score
-            else:
-                score = net({"fg_static": s[f], "bg_static": s[b], "fg_render": render[f], "bg_render": render[b],
-                             "fg_has_render": has[f], "bg_has_render": has[b]})["score"]
-            out.append(score.float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0)
 
 
 def document(pack_name: str, pair_ids, scores, missing: int) -> dict:

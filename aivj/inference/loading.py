@@ -1,5 +1,8 @@
 """Load the scoring model: a registry version, a checkpoint path, or (default) the registry champion.
 
+A version's composed config builds the module (``aivj.inference.build``: trusted targets only, no
+Hydra), then the checkpoint's weights go in; no Trainer is involved.
+
 The LightningModule class is the one recorded with the version (``model_class`` in meta.json), or
 ``aivj_model_class`` inside the checkpoint, else ``coupling.module.CouplingLitModule``; only classes of
 this project's packages are imported. Checkpoints load with ``torch.load(weights_only=True)``: a file
@@ -8,16 +11,17 @@ that needs arbitrary Python objects to unpickle is refused before any of it runs
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
+from lightning.pytorch.core.saving import _load_state
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from aivj.contract.trusted import PROJECT_PACKAGES, is_project_class
+from aivj.inference.build import BuildError, build_trusted, import_target
+from aivj.inference.checkpoint import read_checkpoint
 from aivj.registry.api import DEFAULT_MODEL_CLASS
-from aivj.registry.store import VERSION_RE, Registry
-
-
-def _import(path: str):
-    module, _, name = path.replace(":", ".").rpartition(".")
-    return getattr(importlib.import_module(module), name)
+from aivj.registry.store import VERSION_RE, Registry, RegistryError, read_json
 
 
 def resolve_model(spec: str | None, registry_dir=None) -> tuple[Path, str, str]:
@@ -37,8 +41,6 @@ def resolve_model(spec: str | None, registry_dir=None) -> tuple[Path, str, str]:
 
 def check_checkpoint(path: Path) -> dict:
     """The checkpoint dict, read without running code; ValueError (one line) when it is not one."""
-    from aivj.export.checkpoint import read_checkpoint
-
     return read_checkpoint(path)
 
 
@@ -53,36 +55,26 @@ def _apply_weights(model, ckpt: Path, state: dict):
 
 def _from_config(config: Path, ckpt: Path, checkpoint: dict):
     """Build the module from the version's composed config (nets are not in the checkpoint's hparams)."""
-    from omegaconf import OmegaConf
-
-    from aivj.training import build  # refuses _target_s outside this project's trusted packages
-
     try:
         cfg = OmegaConf.load(config)
     except Exception as exc:  # noqa: BLE001 - YAML and OmegaConf raise many types for a bad file
         raise ValueError(f"{config}: not a readable config ({type(exc).__name__})") from None
     if not hasattr(cfg, "get") or "model" not in cfg:
         return None
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     try:
-        model = build(cfg.model)
-    except (HydraException, OmegaConfBaseException) as exc:
+        model = build_trusted(OmegaConf.to_container(cfg.model, resolve=True))
+    except (BuildError, OmegaConfBaseException) as exc:
         raise ValueError(f"{config}: its model section does not build ({str(exc).strip().splitlines()[0][:200]})") from None
     return _apply_weights(model, ckpt, checkpoint["state_dict"])
 
 
-_TRUSTED_CLASS_PREFIXES = ("coupling.", "callbacks.", "aivj.", "experiments.")
-
-
 def _model_class(class_path: str):
-    if not isinstance(class_path, str) or not class_path.startswith(_TRUSTED_CLASS_PREFIXES):
-        raise ValueError(f"model class {class_path!r}: not one of this project's modules ({', '.join(_TRUSTED_CLASS_PREFIXES)})")
+    if not is_project_class(class_path):
+        raise ValueError(f"model class {class_path!r}: not one of this project's modules ({', '.join(PROJECT_PACKAGES)})")
     try:
-        return _import(class_path)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"model class {class_path}: cannot be imported ({exc})") from None
+        return import_target(class_path)
+    except BuildError as exc:
+        raise ValueError(f"model class {exc}") from None
 
 
 def load_model(spec: str | None, registry_dir=None):
@@ -97,11 +89,29 @@ def load_model(spec: str | None, registry_dir=None):
             return model.eval(), label
     cls = _model_class(class_path or checkpoint.get("aivj_model_class", DEFAULT_MODEL_CLASS))
     try:
-        from lightning.pytorch.core.saving import _load_state  # load_from_checkpoint on the dict already read
-
-        model = _load_state(cls, checkpoint)
+        model = _load_state(cls, checkpoint)  # load_from_checkpoint on the dict already read
     except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"{ckpt}: cannot build {cls.__name__} from it ({first})") from None
     model.eval()
     return model, label
+
+
+def checkpoint_metrics(ckpt: Path) -> tuple[dict | None, Path | None]:
+    """A checkpoint's recorded figures: metrics.json beside it (a registry-style folder) or in its run folder."""
+    for candidate, nested in ((ckpt.parent / "metrics.json", False), (ckpt.parent.parent / "metrics.json", True)):
+        if candidate.is_file():
+            doc = read_json(candidate, "metrics")
+            metrics = doc.get("metrics") if nested or "metrics" in doc else doc
+            if not isinstance(metrics, dict):
+                raise RegistryError(f"{candidate}: 'metrics' is not a JSON object")
+            return metrics, candidate
+    return None, None
+
+
+def recorded_metrics(ckpt: Path, label: str, registry_dir=None) -> tuple[dict | None, Path | None]:
+    """(figures, their file) of what ``resolve_model`` resolved: a version's metrics.json, else the checkpoint's."""
+    if VERSION_RE.match(label) and not Path(label).is_file():
+        reg = Registry(registry_dir)
+        return reg.metrics(label), reg.path(label) / "metrics.json"
+    return checkpoint_metrics(Path(ckpt))

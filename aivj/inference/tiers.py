@@ -1,4 +1,8 @@
-"""Score the materialised regression tiers (fast set, golden set) with a model, without a Trainer, on a scoring path."""
+"""Score the materialised regression tiers (fast set, golden set) with a model, without a Trainer, on a scoring path.
+
+The golden pass rate is the contract's rule (aivj.contract.thresholds); pairwise accuracy is the training
+metric itself (coupling.metrics), so the tier and the logs cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import torch
 
 from aivj.contract.batch import path_batch
 from aivj.contract.thresholds import ELITE_SCORE, golden_pass_rate
+from coupling.metrics import PairwiseAccuracy
 from datamodules.pairs import PairSplit, PresetTable
 
 
@@ -36,9 +41,6 @@ def predict(model, split: PairSplit, batch_size: int = 4096, path: str = "render
 
 
 def pairwise_accuracy(pred: np.ndarray, true: np.ndarray) -> float:
-    """The training metric itself (coupling.metrics), so the tier and the logs cannot disagree."""
-    from coupling.metrics import PairwiseAccuracy
-
     metric = PairwiseAccuracy()
     metric.update(torch.from_numpy(pred), torch.from_numpy(true))
     return float(metric.compute())

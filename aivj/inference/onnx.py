@@ -1,0 +1,135 @@
+"""The network as ONNX (dynamo exporter, dynamic shapes): the project's one exporter, two graph forms.
+
+``export_onnx``: one graph for whole pairs. Inputs (float32) ``MODEL_INPUTS`` of aivj/contract/batch.py:
+fg_static, bg_static [B, 64], fg_render, bg_render [B, 96], fg_has_render, bg_has_render [B]
+(1.0 = rendered). Output: score [B] in 0-5. It fails when the onnxruntime result on a batch of
+another size differs from torch by ``max_abs_diff`` or more.
+
+``export_split_onnx``: a net with a preset cache (DualLayerCouplingNetwork) as two graphs, what a
+scorer of many pairs over few presets runs: ``encoder.onnx`` (static [N, 64], render [N, 96],
+has_render [N]) -> cache [N, 2, C]; ``pairs.onnx`` (cache, fg_idx [P], bg_idx [P]) -> score,
+spatial, temporal [P]. N and P are dynamic.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from aivj.contract.atomic import atomic_path
+from aivj.contract.batch import MODEL_INPUTS as INPUTS
+from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
+
+PAIR_OUTPUTS = ("score", "spatial", "temporal")
+
+
+class ScoreGraph(nn.Module):
+    """Positional inputs for export; calls the net with the batch dict it expects."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, fg_static, bg_static, fg_render, bg_render, fg_has_render, bg_has_render):
+        batch = dict(zip(INPUTS, (fg_static, bg_static, fg_render, bg_render, fg_has_render, bg_has_render)))
+        return self.net(batch)["score"]
+
+
+def example_inputs(n: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    has = (torch.rand(2, n, generator=g) < 0.5).float()
+    return (torch.randn(n, FEATURE_DIM, generator=g), torch.randn(n, FEATURE_DIM, generator=g),
+            torch.rand(n, RENDER_DIM, generator=g) * has[0, :, None], torch.rand(n, RENDER_DIM, generator=g) * has[1, :, None],
+            has[0], has[1])
+
+
+def export_onnx(model, out: Path, max_abs_diff: float = 1e-4) -> dict:
+    import onnxruntime as ort
+
+    graph = ScoreGraph(getattr(model, "net", model)).eval()
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    shapes = {name: {0: batch} for name in INPUTS}
+    out = Path(out)
+    with torch.no_grad():
+        program = torch.onnx.export(graph, example_inputs(4), dynamo=True, dynamic_shapes=shapes,
+                                    input_names=list(INPUTS), output_names=["score"])
+    with atomic_path(out, suffix=".onnx") as tmp:
+        program.save(str(tmp))
+        check = example_inputs(7, seed=1)  # another batch size than the export's
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = session.run(["score"], {k: v.numpy() for k, v in zip(INPUTS, check)})[0]
+        with torch.no_grad():
+            want = graph(*check).numpy()
+        diff = float(np.abs(got - want).max())
+        if not diff < max_abs_diff:
+            raise RuntimeError(f"{out}: onnxruntime differs from torch by {diff:.3g} (limit {max_abs_diff:g})")
+    return {"path": str(out), "max_abs_diff": diff, "batch_checked": 7}
+
+
+class _Encoder(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, static, render, has_render):
+        return self.net.encode_presets(static, render, has_render)
+
+
+class _Pairs(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, enc, fg_idx, bg_idx):
+        out = self.net.score_pairs(enc, fg_idx, bg_idx)
+        return tuple(out[k] for k in PAIR_OUTPUTS)
+
+
+def export_split_onnx(net: nn.Module, out_dir: str | Path) -> tuple[Path, Path]:
+    """Writes encoder.onnx and pairs.onnx under out_dir; returns their paths."""
+    out_dir = Path(out_dir)
+    net = net.eval()
+    n, p = 7, 11  # example sizes, different so the exporter cannot confuse the two dims
+    static, render, has = torch.randn(n, FEATURE_DIM), torch.rand(n, RENDER_DIM), torch.ones(n)
+    enc = net.encode_presets(static, render, has)
+    fg, bg = torch.randint(0, n, (p,)), torch.randint(0, n, (p,))
+    N, P = torch.export.Dim("presets", min=2), torch.export.Dim("pairs", min=2)
+    enc_path, pair_path = out_dir / "encoder.onnx", out_dir / "pairs.onnx"
+    with atomic_path(enc_path, suffix=".onnx") as tmp:
+        torch.onnx.export(_Encoder(net), (static, render, has), tmp, dynamo=True, external_data=False,
+                          input_names=["static", "render", "has_render"], output_names=["cache"],
+                          dynamic_shapes=({0: N}, {0: N}, {0: N}))
+    with atomic_path(pair_path, suffix=".onnx") as tmp:
+        torch.onnx.export(_Pairs(net), (enc, fg, bg), tmp, dynamo=True, external_data=False,
+                          input_names=["cache", "fg_idx", "bg_idx"], output_names=list(PAIR_OUTPUTS),
+                          dynamic_shapes=({0: N}, {0: P}, {0: P}))
+    return enc_path, pair_path
+
+
+def benchmark(model, onnx_path: Path, pairs: int = 10_000, batch: int = 1000, repeats: int = 20) -> dict:
+    """Time to score all ``pairs`` in batches of ``batch`` (p50/p99 over repeats, ms) and pairs/s, torch vs onnxruntime."""
+    import onnxruntime as ort
+
+    graph = ScoreGraph(getattr(model, "net", model)).eval()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    data = example_inputs(pairs, seed=2)
+    chunks = [tuple(t[i:i + batch] for t in data) for i in range(0, pairs, batch)]
+    results = {}
+    for name, run in (("torch", lambda c: graph(*c)),
+                      ("onnxruntime", lambda c: session.run(["score"], {k: v.numpy() for k, v in zip(INPUTS, c)}))):
+        times = []
+        with torch.no_grad():
+            run(chunks[0])  # warm-up
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for c in chunks:
+                    run(c)
+                times.append(time.perf_counter() - start)
+        t = np.asarray(times)
+        results[name] = {"p50_ms": float(np.percentile(t, 50) * 1e3), "p99_ms": float(np.percentile(t, 99) * 1e3),
+                         "pairs_per_s": float(pairs / np.median(t))}
+    return {"pairs": pairs, "batch": batch, "repeats": repeats, **results}

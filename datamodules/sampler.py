@@ -2,12 +2,14 @@
 
 Elite pairs are few (hundreds against ~100k); sampled uniformly they would appear in
 about one batch in ten, and the model would learn the bulk of mediocre pairs. EDPS puts
-``elite_per_batch`` of them into *every* batch (cycled, reshuffled on each pass through
-the elite pool) beside ``regular_per_batch`` regular pairs drawn without replacement
-across the epoch. The epoch length is set by the regular pool.
+``groups x elite_per_batch`` of them into *every* batch (cycled, reshuffled on each pass
+through the elite pool) beside ``groups x regular_per_batch`` regular pairs drawn without
+replacement across the epoch: a batch is ``groups`` times the plan's 4 + 32, and the ratio is
+exact in every batch. The epoch length is set by the regular pool; the last batch is filled up
+with regular pairs from the start of the epoch's order (``drop_last=True`` drops it instead).
 
 Deterministic for (seed, epoch); under DDP each rank takes a disjoint shard of both
-pools, so no regular pair is seen twice in an epoch across ranks.
+pools, so no regular pair is seen by two ranks in an epoch.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         drop_last: bool = False,
+        groups: int = 1,
     ) -> None:
-        if regular_per_batch < 1:
-            raise ValueError("regular_per_batch must be >= 1")
+        if regular_per_batch < 1 or groups < 1:
+            raise ValueError(f"regular_per_batch and groups must be >= 1, got {regular_per_batch} and {groups}")
         if elite_per_batch > 0 and len(elite_indices) == 0:
             raise ValueError("elite_per_batch > 0 but the training split holds no elite pairs")
         # Shard by position so ranks are disjoint and every rank gets the same batch count.
@@ -39,8 +42,11 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         regular = np.asarray(regular_indices, dtype=np.int64)
         per_rank = len(regular) // world_size if world_size > 1 else len(regular)
         self.regular = regular[rank::world_size][:per_rank]
-        self.elite_per_batch = elite_per_batch if len(self.elite) else 0
-        self.regular_per_batch = regular_per_batch
+        if len(self.regular) == 0:
+            raise ValueError("the training split holds no regular (non-elite) pairs")
+        self.groups = int(groups)
+        self.elite_per_batch = groups * elite_per_batch if len(self.elite) else 0
+        self.regular_per_batch = groups * regular_per_batch
         self.seed, self.rank, self.drop_last = seed, rank, drop_last
         self.epoch = 0
         self.last_epoch_elite_counts: dict[int, int] = {}
@@ -50,7 +56,7 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         n = len(self.regular)
-        return n // self.regular_per_batch if self.drop_last else -(-n // self.regular_per_batch)
+        return max(n // self.regular_per_batch, 1) if self.drop_last else -(-n // self.regular_per_batch)
 
     def _elite_stream(self, rng: np.random.Generator, count: int) -> np.ndarray:
         passes = -(-count // max(len(self.elite), 1))
@@ -58,8 +64,10 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch, self.rank])
-        regular = rng.permutation(self.regular)
+        order = rng.permutation(self.regular)
         n_batches = len(self)
+        # Cycle the epoch's order so the last batch is full: the ratio stays exact in every batch.
+        regular = np.resize(order, n_batches * self.regular_per_batch)
         elite = self._elite_stream(rng, n_batches * self.elite_per_batch)
         counts: dict[int, int] = {}
         for b in range(n_batches):

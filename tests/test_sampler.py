@@ -16,19 +16,29 @@ def _epoch(sampler, epoch=0):
     return [np.asarray(b) for b in sampler]
 
 
-def test_every_batch_holds_4_elite_and_32_regular_except_a_short_tail():
-    batches = _epoch(EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, seed=1))
-    assert len(batches) == -(-len(REGULAR) // 32)
-    for b in batches[:-1]:
-        assert np.isin(b, ELITE).sum() == 4 and np.isin(b, REGULAR).sum() == 32
-    assert np.isin(batches[-1], ELITE).sum() == 4 and np.isin(batches[-1], REGULAR).sum() == len(REGULAR) % 32
+@pytest.mark.parametrize("groups", [1, 3])
+def test_every_batch_holds_groups_times_4_elite_and_32_regular_the_last_one_too(groups):
+    batches = _epoch(EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, seed=1, groups=groups))
+    assert len(batches) == -(-len(REGULAR) // (32 * groups))
+    for b in batches:
+        assert np.isin(b, ELITE).sum() == 4 * groups and np.isin(b, REGULAR).sum() == 32 * groups
+
+
+def test_the_last_batch_is_filled_up_from_the_start_of_the_epoch_or_dropped():
+    batches = _epoch(EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, seed=1, groups=3))
+    regular = [b[np.isin(b, REGULAR)] for b in batches]
+    fill = 96 * len(batches) - len(REGULAR)  # 1000 regular pairs, 96 a batch: 11 batches, 56 seen twice
+    assert np.array_equal(regular[-1][-fill:], regular[0][:fill])
+    assert len(set(np.concatenate(regular).tolist())) == len(REGULAR)
+    dropped = _epoch(EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, seed=1, groups=3, drop_last=True))
+    assert len(dropped) == len(REGULAR) // 96 and all(len(b) == 3 * 36 for b in dropped)
 
 
 def test_regular_pairs_are_drawn_without_replacement_and_elite_cyclically():
     sampler = EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, seed=1)
     batches = _epoch(sampler)
     regular = np.concatenate([b[np.isin(b, REGULAR)] for b in batches])
-    assert sorted(regular.tolist()) == REGULAR.tolist()
+    assert sorted(regular[: len(REGULAR)].tolist()) == REGULAR.tolist()  # the rest fills up the last batch
     elite = np.concatenate([b[np.isin(b, ELITE)] for b in batches])
     counts = np.bincount(elite - ELITE[0], minlength=len(ELITE))
     # 32 batches * 4 = 128 elite draws over 50 elite pairs: everybody 2 or 3 times, never 0.
@@ -54,3 +64,8 @@ def test_ddp_ranks_are_disjoint_and_equal_length():
 def test_elite_per_batch_without_elite_pairs_is_a_clear_error():
     with pytest.raises(ValueError, match="no elite pairs"):
         EliteDataPrioritySampler(np.array([], dtype=np.int64), REGULAR, 4, 32)
+
+
+def test_groups_below_one_is_a_clear_error():
+    with pytest.raises(ValueError, match="groups must be >= 1"):
+        EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, groups=0)

@@ -21,10 +21,17 @@ warnings.filterwarnings("ignore", message=".*version_base parameter.*")
 
 import hydra  # noqa: E402
 import lightning as L  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
 from aivj.training import (  # noqa: E402
-    apply_extras, build, instantiate_group, log, log_hparams_view, report_and_register, save_metrics, scalar_metrics,
+    apply_extras,
+    build,
+    instantiate_group,
+    log,
+    log_hparams_view,
+    report_and_register,
+    save_metrics,
+    scalar_metrics,
 )
 from aivj.validate import exit_on_bad_config  # noqa: E402
 

@@ -18,7 +18,8 @@ SUBCOMMANDS = {
     "refine": ("aivj.refinery.cli", "render presets, score pairs, alchemy, build the default dataset"),
     "registry": ("aivj.registry.cli", "list / show / promote / rollback / verify / prune model versions"),
     "export": ("aivj.export.cli", "write pairs-quality.v0.json for a pack, or an ONNX model"),
-    "pipeline": ("scripts.run_full_training", "ingest -> search -> train -> gate -> promote -> report -> export"),
+    "validate": ("aivj.validate", "compose train.py's config with overrides and check it before a long run"),
+    "pipeline": ("aivj.pipeline.cli", "ingest -> search -> train -> gate -> promote -> report -> export"),
 }
 
 

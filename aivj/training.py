@@ -11,7 +11,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from aivj.conf_resolvers import register_resolvers
+from aivj.configs import register_resolvers
 from aivj.contract.atomic import write_json_atomic
 from aivj.contract.trusted import TRUSTED_TARGETS
 

@@ -28,7 +28,7 @@ from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scri
 
 from aivj.inference.onnx import export_split_onnx  # noqa: E402
 from coupling.nets.coupling_net import DualLayerCouplingNetwork  # noqa: E402
-from coupling.testing import fake_presets  # noqa: E402
+from tests.helpers.fake_batches import fake_presets  # noqa: E402
 
 TARGET_MS = 50.0
 

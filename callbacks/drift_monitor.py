@@ -6,6 +6,10 @@ The reference is, in order: a histogram restored from a checkpoint (resume), ``r
 ``warmup_epochs``. Above ``threshold`` (0.1 nats) the epoch is voted bad and the run rolls back.
 Every epoch's histogram goes to ``pred_histograms.json`` in the run folder; the registry stores the
 one of the registered checkpoint's epoch as that version's reference.
+
+A reference taken from the registry is written beside the run's config (``.hydra/drift_reference.json``)
+when the run starts, and a run restarted in that folder reads it back: the run is judged against the
+champion of the day it started, whatever the registry's champion is by then.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from pathlib import Path
 
 import torch
 
+from aivj.contract.atomic import write_json_atomic
+from aivj.registry.api import data_hash
+from aivj.registry.store import Registry
 from callbacks.events import emit_event, publish_metrics, run_dir
 from callbacks.histogram import kl_divergence, score_histogram
 from callbacks.predictions import batch_predictions, split_index
 from callbacks.rollback import RollbackJudge, last_good
 
 HISTOGRAMS_FILE = "pred_histograms.json"
+REFERENCE_FILE = Path(".hydra") / "drift_reference.json"
 
 
 def champion_reference(registry_dir: str | None, data_dir=None) -> tuple[list[int] | None, str]:
@@ -29,11 +37,6 @@ def champion_reference(registry_dir: str | None, data_dir=None) -> tuple[list[in
     A champion of other data predicted another score distribution: comparing with it would read a
     change of dataset as drift, so without a same-data champion the first epoch is the reference.
     """
-    try:
-        from aivj.registry.api import data_hash
-        from aivj.registry.store import Registry
-    except ImportError:  # registry not installed with this copy
-        return None, ""
     reg = Registry(registry_dir)
     version = reg.champion_for(data_hash(data_dir)) if data_dir else None
     if version is None:
@@ -75,8 +78,15 @@ class DriftMonitor(RollbackJudge):
                 raise ValueError(f"{path}: not a reference histogram with 'counts' ({exc})") from exc
             self.reference_source = str(path)
         elif self.reference_mode == "champion":
-            data_dir = getattr(getattr(trainer, "datamodule", None), "data_dir", None)
-            self.reference, self.reference_source = champion_reference(self.registry_dir, data_dir)
+            stored = run_dir(trainer) / REFERENCE_FILE
+            if stored.is_file():  # this run folder pinned its champion's reference when it started
+                doc = json.loads(stored.read_text())
+                self.reference, self.reference_source = list(doc["counts"]), doc["source"]
+            else:
+                data_dir = getattr(getattr(trainer, "datamodule", None), "data_dir", None)
+                self.reference, self.reference_source = champion_reference(self.registry_dir, data_dir)
+                if self.reference is not None and trainer.is_global_zero:
+                    write_json_atomic({"counts": self.reference, "source": self.reference_source}, stored)
         if self.reference is not None:
             self.bins = len(self.reference)
             emit_event(trainer, "drift_reference", source=self.reference_source, bins=self.bins)
@@ -116,8 +126,6 @@ class DriftMonitor(RollbackJudge):
     def _write(self, trainer) -> None:
         if not trainer.is_global_zero:
             return
-        from aivj.contract.atomic import write_json_atomic
-
         write_json_atomic({"bins": self.bins, "range": [0.0, 5.0], "split": self.split, "smoothing": self.smoothing,
                            "by_epoch": self.by_epoch, "reference": self.reference,
                            "reference_source": self.reference_source, "kl": self.kl_history},

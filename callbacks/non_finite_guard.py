@@ -8,7 +8,6 @@ uses when it has none). The ``max_events``-th event stops the run with NonFinite
 
 from __future__ import annotations
 
-
 import torch
 from lightning.pytorch.callbacks import Callback
 

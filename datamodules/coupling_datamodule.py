@@ -8,8 +8,9 @@ their own split and the training split is read with ``split == "train"``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
 import numpy as np

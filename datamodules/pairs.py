@@ -75,7 +75,7 @@ class PresetTable:
     has_render: np.ndarray  # [P] float32
 
     @classmethod
-    def load(cls, data_dir: Path) -> "PresetTable":
+    def load(cls, data_dir: Path) -> PresetTable:
         t = read_presets(data_dir, columns=["preset_id", "features", *RENDER_COLUMNS])
         static, _ = _fixed_list_to_numpy(t["features"], FEATURE_DIM)
         widths = [t.schema.field(name).type.list_size for name in RENDER_COLUMNS]

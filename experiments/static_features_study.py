@@ -52,7 +52,7 @@ def featurise(paths: list[Path], jobs: int) -> dict[str, tuple[np.ndarray, np.nd
 
 def cream_summaries(root: Path) -> dict[str, tuple[Path, np.ndarray]]:
     """preset id -> (file, render summary) for Cream presets rendered ok so far (read-only)."""
-    from aivj.refinery.audio import frame_envelope, make_audio
+    from aivj.milk.audio import frame_envelope, make_audio
     from aivj.refinery.descriptors import describe
     from aivj.refinery.settings import RenderSettings
 

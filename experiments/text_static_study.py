@@ -144,8 +144,8 @@ def main() -> None:
     print("| trees, 64 static | " + " | ".join(f"{v:.3f}" for v in trees) + " |")
     print("| text encoder | " + " | ".join(f"{r2(render[test_idx, SUMMARY_NAMES.index(t)], pred[test_idx, SUMMARY_NAMES.index(t)]):.3f}" for t in TARGETS) + " |")
 
-    from aivj.export.model import load_model
-    from aivj.export.pairs_quality import score_presets
+    from aivj.inference.loading import load_model
+    from aivj.inference.scorer import score_presets
 
     model, label = load_model(args.model)
     torch.set_num_threads(args.threads)

@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from aivj.conf_resolvers import register_resolvers
+from aivj.configs import register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -29,6 +29,7 @@ def compose_config(config_name: str, overrides: list[str], tmp: Path) -> DictCon
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp / "run")
         cfg.paths.log_dir = str(tmp / "logs")
+        cfg.paths.studies_dir = str(tmp / "studies")
         cfg.paths.registry_dir = str(tmp / "models")
         cfg.extras.print_config = False
     GlobalHydra.instance().clear()

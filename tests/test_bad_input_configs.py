@@ -124,5 +124,6 @@ def test_aivj_debug_shows_the_traceback_only_when_asked(tmp_path, capsys, monkey
     rc, _, err = bad.run_cli(["refine", "render", "x"], capsys)
     assert rc == 2
     bad.one_line_error(err, "KeyError", "--debug")
+    monkeypatch.setenv("AIVJ_DEBUG", "0")  # --debug sets it for the process: restored after this test
     with pytest.raises(KeyError):
         main(["--debug", "refine", "render", "x"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import bad_inputs as bad
+import pytest
 
 INGEST = ["ingest", "--no-progress", "--workers", "1"]
 

@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import CSVLogger
 
 from callbacks import GoldenSetGate, ValLossTrend
 from callbacks.events import read_events
-from callbacks.testing import RandomPairsDataModule, TinyCouplingModule
+from tests.helpers.tiny_module import RandomPairsDataModule, TinyCouplingModule
 
 
 def _training_state(trainer, pl_module):

@@ -13,7 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from callbacks import DriftMonitor, NonFiniteGuard, NonFiniteTrainingError
 from callbacks.events import read_events
 from callbacks.histogram import kl_divergence, score_histogram
-from callbacks.testing import RandomPairsDataModule, TinyCouplingModule
+from tests.helpers.tiny_module import RandomPairsDataModule, TinyCouplingModule
 
 
 def fit(tmp_path, callbacks, epochs=2, logger=False, **module_kwargs):
@@ -115,6 +115,21 @@ def test_drift_reference_from_a_file_and_state_roundtrip(tmp_path):
     clone = DriftMonitor()
     clone.load_state_dict(monitor.state_dict())
     assert clone.reference == monitor.reference and clone.kl_history == monitor.kl_history
+
+
+def test_a_champion_reference_is_pinned_in_the_run_folder(tmp_path, monkeypatch):
+    from callbacks import drift_monitor
+
+    counts = score_histogram(torch.full((200,), 4.9).numpy(), 10)
+    monkeypatch.setattr(drift_monitor, "champion_reference", lambda registry, data: (counts, "champion v1_abcd"))
+    fit(tmp_path, [DriftMonitor(reference="champion", rollback=False)], epochs=1)
+    pinned = json.loads((tmp_path / ".hydra" / "drift_reference.json").read_text())
+    assert pinned == {"counts": counts, "source": "champion v1_abcd"}
+    # The registry's champion changes; a run restarted in this folder keeps the one it started with.
+    monkeypatch.setattr(drift_monitor, "champion_reference", lambda registry, data: ([1] * 10, "champion v2_beef"))
+    again = DriftMonitor(reference="champion", rollback=False)
+    fit(tmp_path, [again], epochs=1)
+    assert again.reference == counts and again.reference_source == "champion v1_abcd"
 
 
 def test_kl_of_identical_histograms_is_zero_and_grows_with_shift():

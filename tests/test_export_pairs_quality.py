@@ -15,7 +15,11 @@ from aivj.export.cli import main as export_cli
 from aivj.export.pairs_quality import MIN_STD, std_stretch
 from aivj.inference.onnx import INPUTS, example_inputs
 from aivj.registry import register_run
-from callbacks.testing import RandomPairsDataModule, TinyCouplingModule
+from tests.helpers.tiny_module import (
+    RandomPairsDataModule,
+    TinyCouplingModule,
+    trust_test_helpers,
+)
 
 MILK = "[preset00]\nfRating=5.000\nfDecay={decay}\nwarp={warp}\nzoom={zoom}\nrot={rot}\ncx=0.5\ncy=0.5\nnWaveMode={mode}\n" \
        "per_frame_1=wave_r = 0.5 + 0.4*sin(time*{k});\nper_pixel_1=zoom = zoom + 0.01*rad;\n"
@@ -55,6 +59,7 @@ def hermetic_registry(tmp_path, monkeypatch):
     """A registry of this test's own; the project's shipped champion stays out of it."""
     monkeypatch.setenv("AIVJ_REGISTRY", str(tmp_path / "registry"))
     monkeypatch.setenv("AIVJ_SHIPPED_DIR", "")
+    trust_test_helpers(monkeypatch)
 
 
 def no_projectm(monkeypatch):
@@ -76,7 +81,7 @@ def checkpoint(tmp_path_factory):
     path = tmp / "tiny.ckpt"
     trainer.save_checkpoint(path)
     ckpt = torch.load(path, weights_only=False)
-    ckpt["aivj_model_class"] = "callbacks.testing.TinyCouplingModule"
+    ckpt["aivj_model_class"] = "tests.helpers.tiny_module.TinyCouplingModule"
     torch.save(ckpt, path)
     (tmp / "metrics.json").write_text(json.dumps(PASSING))  # a checkpoint is judged by the metrics beside it
     return path
@@ -85,7 +90,7 @@ def checkpoint(tmp_path_factory):
 def register(tmp_path, checkpoint, metrics):
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
-    cfg = {"model": {"_target_": "callbacks.testing.TinyCouplingModule"}}
+    cfg = {"model": {"_target_": "tests.helpers.tiny_module.TinyCouplingModule"}}
     version, promoted, _ = register_run(run, checkpoint, cfg, {**metrics}, None)
     return version, promoted
 
@@ -163,7 +168,7 @@ def test_auto_without_projectm_falls_back_with_one_warning(tmp_path, checkpoint,
     assert meta["scoring_path"] == "static" and "libprojectm-dev" in meta["fallback_reason"]
     # the same fallback for a version that never measured its static path: refused, not shipped
     (pack / "pairs-quality.v0.json").unlink()
-    other = register_run(tmp_path / "run", checkpoint, {"model": {"_target_": "callbacks.testing.TinyCouplingModule"}},
+    other = register_run(tmp_path / "run", checkpoint, {"model": {"_target_": "tests.helpers.tiny_module.TinyCouplingModule"}},
                          RENDER_ONLY, None, auto_promote=False)[0]
     assert export_cli(["pairs-quality", "--pack", str(pack), "--model", other]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,6 +1,6 @@
 """Fast regression tier: the current champion on the fast set and the golden set (thresholds: conf/regression),
 on every scoring path the config lists (render; static = has_render forced to 0), and the champion's
-recorded metrics passing each of those paths (aivj.scoring_paths.check_path).
+recorded metrics passing each of those paths (aivj.contract.scoring_paths.check_path).
 
 Runs in CI (`.ci/run` runs every marker). Select it alone with ``pytest -m fast_regression``.
 The champion is the registry's (models/ or $AIVJ_REGISTRY); before the first promotion, the newest

@@ -9,7 +9,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from callbacks import GoldenSetGate
 from callbacks.events import read_events
-from callbacks.testing import RandomPairsDataModule, TinyCouplingModule
+from tests.helpers.tiny_module import RandomPairsDataModule, TinyCouplingModule
 
 
 class StaticPathLogged(TinyCouplingModule):

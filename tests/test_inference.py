@@ -41,8 +41,10 @@ def test_the_shipped_champion_loads_and_passes_both_paths(champion):
 
 @pytest.mark.slow
 def test_loading_imports_no_hydra(tmp_path):
-    code = ("import sys; from aivj.inference import load_scorer; s = load_scorer('champion'); "
-            "print(s.label, s.model.training, s.model._trainer is None, any(m.split('.')[0] == 'hydra' for m in sys.modules))")
+    code = (
+        "import sys; from aivj.inference import load_scorer; s = load_scorer('champion'); "
+        "print(s.label, s.model.training, s.model._trainer is None, any(m.split('.')[0] == 'hydra' for m in sys.modules))"
+    )
     env = {**os.environ, "AIVJ_REGISTRY": str(tmp_path / "empty")}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == [SHIPPED, "False", "True", "False"]
@@ -52,9 +54,14 @@ def test_cached_scores_equal_the_networks_own_forward_on_the_static_path(champio
     static = _presets(6)
     fg, bg = np.array([0, 1, 2, 5]), np.array([3, 4, 5, 0])
     cached = champion.score_pairs(champion.encode_presets(static), fg, bg)
-    batch = {"fg_static": torch.from_numpy(static[fg]), "bg_static": torch.from_numpy(static[bg]),
-             "fg_render": torch.zeros(4, RENDER_DIM), "bg_render": torch.zeros(4, RENDER_DIM),
-             "fg_has_render": torch.ones(4), "bg_has_render": torch.ones(4)}
+    batch = {
+        "fg_static": torch.from_numpy(static[fg]),
+        "bg_static": torch.from_numpy(static[bg]),
+        "fg_render": torch.zeros(4, RENDER_DIM),
+        "bg_render": torch.zeros(4, RENDER_DIM),
+        "fg_has_render": torch.ones(4),
+        "bg_has_render": torch.ones(4),
+    }
     with torch.no_grad():
         forward = champion.net(path_batch(batch, "static"))["score"].numpy()
     np.testing.assert_allclose(cached, forward, atol=1e-5)

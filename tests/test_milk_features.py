@@ -9,15 +9,9 @@ import pytest
 
 from aivj.contract.schema import FEATURE_DIM
 from aivj.milk.feature_spec import FEATURE_INDEX as I
-from aivj.milk.features import (
-    FEATURE_NAMES,
-    FEATURE_VERSION,
-    extract_features,
-    pair_terms,
-    style_tags,
-)
+from aivj.milk.features import FEATURE_NAMES, FEATURE_VERSION, extract_features
 from aivj.milk.hashing import content_hash
-from aivj.milk.pairs import PAIR_TERM_NAMES, pair_term_matrix
+from aivj.milk.pairs import PAIR_TERM_NAMES, pair_term_matrix, pair_terms, style_tags
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
 

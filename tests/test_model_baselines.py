@@ -11,7 +11,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from coupling.testing import FakeDataModule, fake_batch, fake_presets
+from tests.helpers.fake_batches import FakeDataModule, fake_batch, fake_presets
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

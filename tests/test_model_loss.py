@@ -7,8 +7,8 @@ import torch
 
 from coupling.losses import ReweightedCouplingLoss, ScoreLoss, score_weights
 from coupling.nets.coupling_net import DualLayerCouplingNetwork
-from coupling.reweight_stats import gradient_factor, synthetic_train_scores
-from coupling.testing import fake_batch
+from experiments.reweight_stats import gradient_factor, synthetic_train_scores
+from tests.helpers.fake_batches import fake_batch
 
 
 def test_weights_are_a_softmax_of_the_score():

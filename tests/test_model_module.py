@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
-from coupling.testing import FakeDataModule, fake_batch
+from tests.helpers.fake_batches import FakeDataModule, fake_batch
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "model"
 

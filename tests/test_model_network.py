@@ -8,7 +8,7 @@ import torch
 from coupling.attention_images import attention_grid, log_attention_images
 from coupling.groups import STATIC_GROUP_NAMES, static_groups, token_groups
 from coupling.nets.coupling_net import DualLayerCouplingNetwork
-from coupling.testing import fake_batch, fake_presets
+from tests.helpers.fake_batches import fake_batch, fake_presets
 
 
 def _net(**kw) -> DualLayerCouplingNetwork:

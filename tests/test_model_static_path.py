@@ -8,7 +8,7 @@ import torch
 from aivj.contract.batch import static_path_batch
 from coupling.losses import ReweightedCouplingLoss, path_weights, score_weights
 from coupling.nets.coupling_net import DualLayerCouplingNetwork
-from coupling.testing import fake_batch, fake_presets
+from tests.helpers.fake_batches import fake_batch, fake_presets
 
 
 def _net(**kw) -> DualLayerCouplingNetwork:

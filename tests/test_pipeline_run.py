@@ -1,4 +1,4 @@
-"""scripts/run_full_training.py: dry run on a fresh checkout, stage state and resume after a kill."""
+"""aivj pipeline (aivj/pipeline, scripts/run_full_training.py): dry run on a fresh checkout, stage state and resume after a kill."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-import scripts.pipeline_stages as stages
-from scripts.run_full_training import STATE_FILE, main
+import aivj.pipeline.stages as stages
+from aivj.pipeline.cli import STATE_FILE, main
 from tests.conftest import ROOT, TINY_DATA
 
 

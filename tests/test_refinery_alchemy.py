@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from aivj.contract.schema import PAIRS_SCHEMA
+from aivj.milk.audio import PROGRAMS, frame_envelope, make_audio
 from aivj.milk.parser import parse_milk
 from aivj.refinery import alchemy, scoring
-from aivj.refinery.audio import PROGRAMS, frame_envelope, make_audio
 from aivj.refinery.packs import read_manifest
 from aivj.refinery.tables import eval_rows, pairs_table
 

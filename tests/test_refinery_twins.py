@@ -123,7 +123,7 @@ def test_build_two_collections_twin_free(tmp_path):
     a, b = tmp_path / "coll_a" / "Theme" / "Sub", tmp_path / "coll_b"
     a.mkdir(parents=True)
     b.mkdir()
-    for i, p in enumerate(sorted((debian / "presets_milkdrop").glob("*.milk"))[:28]):
+    for p in sorted((debian / "presets_milkdrop").glob("*.milk"))[:28]:
         (a / p.name).write_bytes(p.read_bytes())
     for p in sorted((debian / "presets_yin").glob("*.milk"))[:28]:
         (b / p.name).write_bytes(p.read_bytes())

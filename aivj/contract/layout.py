@@ -74,9 +74,9 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     presets = presets.select(PRESETS_SCHEMA.names).cast(PRESETS_SCHEMA)
     presets = presets.sort_by("preset_id")
     pairs = pairs.select(PAIRS_SCHEMA.names).cast(PAIRS_SCHEMA).sort_by([("pack", "ascending"), ("pair", "ascending")])
-    missing = set(pc.unique(pa.concat_arrays([pairs["fg_id"].combine_chunks(), pairs["bg_id"].combine_chunks()])).to_pylist()) - set(
-        presets["preset_id"].to_pylist()
-    )
+    missing = set(
+        pc.unique(pa.concat_arrays([pairs["fg_id"].combine_chunks(), pairs["bg_id"].combine_chunks()])).to_pylist()
+    ) - set(presets["preset_id"].to_pylist())
     if missing:
         raise ValueError(f"{out_dir}: {len(missing)} pair preset ids are not in the presets table, e.g. {sorted(missing)[0]}")
 
@@ -133,9 +133,16 @@ def write_presets_ipc(presets: pa.Table, out_dir: Path) -> None:
     # A null fixed-size list still stores its zeros (96 floats a preset for unrendered sets): leave
     # all-null columns out and name them; the reader puts nulls back.
     empty = [name for name in presets.column_names if presets.num_rows and presets[name].null_count == presets.num_rows]
-    meta = {_FINGERPRINT_KEY: parquet_fingerprint(Path(out_dir) / "presets.parquet").encode(), _NULL_COLUMNS_KEY: json.dumps(empty).encode()}
+    meta = {
+        _FINGERPRINT_KEY: parquet_fingerprint(Path(out_dir) / "presets.parquet").encode(),
+        _NULL_COLUMNS_KEY: json.dumps(empty).encode(),
+    }
     presets = presets.drop_columns(empty)
-    with atomic_path(path) as tmp, pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, presets.schema.with_metadata(meta)) as writer:
+    with (
+        atomic_path(path) as tmp,
+        pa.OSFile(str(tmp), "wb") as sink,
+        pa.ipc.new_file(sink, presets.schema.with_metadata(meta)) as writer,
+    ):
         writer.write_table(presets.combine_chunks(), max_chunksize=max(presets.num_rows, 1))
 
 
@@ -144,7 +151,9 @@ def _null_column(type_: pa.DataType, n: int) -> pa.Array:
     if not pa.types.is_fixed_size_list(type_):
         return pa.nulls(n, type_)
     width = type_.list_size
-    values = pa.Array.from_buffers(type_.value_type, n * width, [None, pa.py_buffer(np.zeros(n * width, type_.value_type.to_pandas_dtype()))])
+    values = pa.Array.from_buffers(
+        type_.value_type, n * width, [None, pa.py_buffer(np.zeros(n * width, type_.value_type.to_pandas_dtype()))]
+    )
     return pa.Array.from_buffers(type_, n, [pa.py_buffer(np.zeros((n + 7) // 8, np.uint8))], null_count=n, children=[values])
 
 
@@ -179,3 +188,15 @@ def read_presets(data_dir: Path, columns: list[str] | None = None) -> pa.Table:
 
 def pairs_dataset(data_dir: Path) -> ds.Dataset:
     return ds.dataset(Path(data_dir) / "pairs", format="parquet", partitioning=ds.partitioning(PARTITIONING, flavor="hive"))
+
+
+class LayoutError(ValueError):
+    """A dataset folder that does not hold the layout; the message (one line) names the file."""
+
+
+def check_parquet(path: Path) -> None:
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a torn footer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LayoutError(f"{path}: not a readable Parquet file ({first})") from None

@@ -17,6 +17,7 @@ from aivj.contract.thresholds import PATH_GATES
 SCORING_PATHS = ("render", "static")
 STATIC_PREFIX = "static/"
 
+
 def metric_name(path: str, name: str) -> str:
     """The metrics.json key of ``name`` (e.g. ``golden/pass_rate``) measured on ``path``."""
     if path not in SCORING_PATHS:

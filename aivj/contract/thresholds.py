@@ -1,7 +1,7 @@
 """Every figure a model, a pair or a golden case is judged against, in one place.
 
 Configs read them through the ``threshold`` resolver (``${threshold:golden_pass_rate}``,
-aivj/conf_resolvers.py), so a gate in conf/ and the code's default can never disagree. Changing one
+aivj/configs.py), so a gate in conf/ and the code's default can never disagree. Changing one
 changes what ships: say why in docs/registry.md.
 """
 
@@ -35,10 +35,14 @@ THRESHOLDS: dict[str, float] = {
 }
 
 PATH_GATES: dict[str, list[tuple[tuple[str, ...], float]]] = {
-    "render": [(("test_unseen/pairwise_acc",), UNSEEN_PAIRWISE_ACC),
-               (("golden/pass_rate", "test_golden/pass_rate"), GOLDEN_PASS_RATE)],
-    "static": [(("test_unseen/pairwise_acc",), STATIC_UNSEEN_PAIRWISE_ACC),
-               (("golden/pass_rate", "test_golden/pass_rate"), STATIC_GOLDEN_PASS_RATE)],
+    "render": [
+        (("test_unseen/pairwise_acc",), UNSEEN_PAIRWISE_ACC),
+        (("golden/pass_rate", "test_golden/pass_rate"), GOLDEN_PASS_RATE),
+    ],
+    "static": [
+        (("test_unseen/pairwise_acc",), STATIC_UNSEEN_PAIRWISE_ACC),
+        (("golden/pass_rate", "test_golden/pass_rate"), STATIC_GOLDEN_PASS_RATE),
+    ],
 }
 
 

@@ -11,7 +11,7 @@ import functools
 import importlib
 from collections.abc import Mapping
 
-from aivj.contract.trusted import TRUSTED_TARGETS, is_trusted
+from aivj.contract import trusted
 
 _RESERVED = ("_target_", "_args_", "_partial_", "_recursive_", "_convert_")
 
@@ -34,8 +34,8 @@ def build_trusted(node):
         if "_target_" not in node:
             return {k: build_trusted(v) for k, v in node.items()}
         target = node["_target_"]
-        if not is_trusted(target):
-            raise BuildError(f"_target_ {target!r} is outside the trusted packages ({', '.join(TRUSTED_TARGETS)})")
+        if not trusted.is_trusted(target):
+            raise BuildError(f"_target_ {target!r} is outside the trusted packages ({', '.join(trusted.TRUSTED_TARGETS)})")
         args = [build_trusted(a) for a in node.get("_args_", [])]
         kwargs = {k: build_trusted(v) for k, v in node.items() if k not in _RESERVED}
         factory = import_target(target)
@@ -44,7 +44,9 @@ def build_trusted(node):
         try:
             return factory(*args, **kwargs)
         except (TypeError, ValueError) as exc:
-            raise BuildError(f"{target}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__}") from None
+            raise BuildError(
+                f"{target}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__}"
+            ) from None
     if isinstance(node, (list, tuple)):
         return [build_trusted(v) for v in node]
     return node

@@ -23,9 +23,20 @@ from pathlib import Path
 def _extra_globals() -> dict[str, object]:
     from omegaconf import base, dictconfig, listconfig, nodes
 
-    classes = [listconfig.ListConfig, dictconfig.DictConfig, base.ContainerMetadata, base.Metadata,
-               nodes.AnyNode, nodes.StringNode, nodes.IntegerNode, nodes.FloatNode, nodes.BooleanNode,
-               collections.defaultdict, pathlib.PosixPath, pathlib.WindowsPath]
+    classes = [
+        listconfig.ListConfig,
+        dictconfig.DictConfig,
+        base.ContainerMetadata,
+        base.Metadata,
+        nodes.AnyNode,
+        nodes.StringNode,
+        nodes.IntegerNode,
+        nodes.FloatNode,
+        nodes.BooleanNode,
+        collections.defaultdict,
+        pathlib.PosixPath,
+        pathlib.WindowsPath,
+    ]
     out: dict[str, object] = {f"{c.__module__}.{c.__qualname__}": c for c in classes}
     out["typing.Any"] = typing.Any
     out.update({f"builtins.{t.__name__}": t for t in (list, dict, tuple, set, frozenset, int, float, str, bool, bytes, complex)})
@@ -60,8 +71,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0].split(". ")[0][:160] if text else type(exc).__name__
 
 
-_NOT_A_CHECKPOINT = (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-                     MemoryError, UnicodeDecodeError)
+_NOT_A_CHECKPOINT = (
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    MemoryError,
+    UnicodeDecodeError,
+)
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -82,8 +103,9 @@ def read_checkpoint(path: str | Path) -> dict:
         except pickle.UnpicklingError as exc:
             if not str(exc).startswith("Unsupported global"):  # not a pickle at all (a .milk, random bytes)
                 raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})") from None
-            raise ValueError(f"{path}: refused: it needs Python objects a checkpoint written by train.py does not hold "
-                             f"({_first_line(exc)})") from None
+            raise ValueError(
+                f"{path}: refused: it needs Python objects a checkpoint written by train.py does not hold ({_first_line(exc)})"
+            ) from None
         except _NOT_A_CHECKPOINT as exc:
             raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})") from None
     except _NOT_A_CHECKPOINT as exc:

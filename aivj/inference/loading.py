@@ -17,7 +17,7 @@ from lightning.pytorch.core.saving import _load_state
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from aivj.contract.trusted import PROJECT_PACKAGES, is_project_class
+from aivj.contract import trusted
 from aivj.inference.build import BuildError, build_trusted, import_target
 from aivj.inference.checkpoint import read_checkpoint
 from aivj.registry.api import DEFAULT_MODEL_CLASS
@@ -69,8 +69,8 @@ def _from_config(config: Path, ckpt: Path, checkpoint: dict):
 
 
 def _model_class(class_path: str):
-    if not is_project_class(class_path):
-        raise ValueError(f"model class {class_path!r}: not one of this project's modules ({', '.join(PROJECT_PACKAGES)})")
+    if not trusted.is_project_class(class_path):
+        raise ValueError(f"model class {class_path!r}: not one of this project's modules ({', '.join(trusted.PROJECT_PACKAGES)})")
     try:
         return import_target(class_path)
     except BuildError as exc:

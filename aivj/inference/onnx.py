@@ -42,9 +42,14 @@ class ScoreGraph(nn.Module):
 def example_inputs(n: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
     has = (torch.rand(2, n, generator=g) < 0.5).float()
-    return (torch.randn(n, FEATURE_DIM, generator=g), torch.randn(n, FEATURE_DIM, generator=g),
-            torch.rand(n, RENDER_DIM, generator=g) * has[0, :, None], torch.rand(n, RENDER_DIM, generator=g) * has[1, :, None],
-            has[0], has[1])
+    return (
+        torch.randn(n, FEATURE_DIM, generator=g),
+        torch.randn(n, FEATURE_DIM, generator=g),
+        torch.rand(n, RENDER_DIM, generator=g) * has[0, :, None],
+        torch.rand(n, RENDER_DIM, generator=g) * has[1, :, None],
+        has[0],
+        has[1],
+    )
 
 
 def export_onnx(model, out: Path, max_abs_diff: float = 1e-4) -> dict:
@@ -55,8 +60,9 @@ def export_onnx(model, out: Path, max_abs_diff: float = 1e-4) -> dict:
     shapes = {name: {0: batch} for name in INPUTS}
     out = Path(out)
     with torch.no_grad():
-        program = torch.onnx.export(graph, example_inputs(4), dynamo=True, dynamic_shapes=shapes,
-                                    input_names=list(INPUTS), output_names=["score"])
+        program = torch.onnx.export(
+            graph, example_inputs(4), dynamo=True, dynamic_shapes=shapes, input_names=list(INPUTS), output_names=["score"]
+        )
     with atomic_path(out, suffix=".onnx") as tmp:
         program.save(str(tmp))
         check = example_inputs(7, seed=1)  # another batch size than the export's
@@ -100,13 +106,27 @@ def export_split_onnx(net: nn.Module, out_dir: str | Path) -> tuple[Path, Path]:
     N, P = torch.export.Dim("presets", min=2), torch.export.Dim("pairs", min=2)
     enc_path, pair_path = out_dir / "encoder.onnx", out_dir / "pairs.onnx"
     with atomic_path(enc_path, suffix=".onnx") as tmp:
-        torch.onnx.export(_Encoder(net), (static, render, has), tmp, dynamo=True, external_data=False,
-                          input_names=["static", "render", "has_render"], output_names=["cache"],
-                          dynamic_shapes=({0: N}, {0: N}, {0: N}))
+        torch.onnx.export(
+            _Encoder(net),
+            (static, render, has),
+            tmp,
+            dynamo=True,
+            external_data=False,
+            input_names=["static", "render", "has_render"],
+            output_names=["cache"],
+            dynamic_shapes=({0: N}, {0: N}, {0: N}),
+        )
     with atomic_path(pair_path, suffix=".onnx") as tmp:
-        torch.onnx.export(_Pairs(net), (enc, fg, bg), tmp, dynamo=True, external_data=False,
-                          input_names=["cache", "fg_idx", "bg_idx"], output_names=list(PAIR_OUTPUTS),
-                          dynamic_shapes=({0: N}, {0: P}, {0: P}))
+        torch.onnx.export(
+            _Pairs(net),
+            (enc, fg, bg),
+            tmp,
+            dynamo=True,
+            external_data=False,
+            input_names=["cache", "fg_idx", "bg_idx"],
+            output_names=list(PAIR_OUTPUTS),
+            dynamic_shapes=({0: N}, {0: P}, {0: P}),
+        )
     return enc_path, pair_path
 
 
@@ -117,10 +137,12 @@ def benchmark(model, onnx_path: Path, pairs: int = 10_000, batch: int = 1000, re
     graph = ScoreGraph(getattr(model, "net", model)).eval()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     data = example_inputs(pairs, seed=2)
-    chunks = [tuple(t[i:i + batch] for t in data) for i in range(0, pairs, batch)]
+    chunks = [tuple(t[i : i + batch] for t in data) for i in range(0, pairs, batch)]
     results = {}
-    for name, run in (("torch", lambda c: graph(*c)),
-                      ("onnxruntime", lambda c: session.run(["score"], {k: v.numpy() for k, v in zip(INPUTS, c)}))):
+    for name, run in (
+        ("torch", lambda c: graph(*c)),
+        ("onnxruntime", lambda c: session.run(["score"], {k: v.numpy() for k, v in zip(INPUTS, c)})),
+    ):
         times = []
         with torch.no_grad():
             run(chunks[0])  # warm-up
@@ -130,6 +152,9 @@ def benchmark(model, onnx_path: Path, pairs: int = 10_000, batch: int = 1000, re
                     run(c)
                 times.append(time.perf_counter() - start)
         t = np.asarray(times)
-        results[name] = {"p50_ms": float(np.percentile(t, 50) * 1e3), "p99_ms": float(np.percentile(t, 99) * 1e3),
-                         "pairs_per_s": float(pairs / np.median(t))}
+        results[name] = {
+            "p50_ms": float(np.percentile(t, 50) * 1e3),
+            "p99_ms": float(np.percentile(t, 99) * 1e3),
+            "pairs_per_s": float(pairs / np.median(t)),
+        }
     return {"pairs": pairs, "batch": batch, "repeats": repeats, **results}

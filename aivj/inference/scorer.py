@@ -26,8 +26,15 @@ def _floats(a) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
 
-def score_presets(model, static: np.ndarray, fg_rows, bg_rows, render: np.ndarray | None = None,
-                  has_render: np.ndarray | None = None, batch: int = 4096) -> np.ndarray:
+def score_presets(
+    model,
+    static: np.ndarray,
+    fg_rows,
+    bg_rows,
+    render: np.ndarray | None = None,
+    has_render: np.ndarray | None = None,
+    batch: int = 4096,
+) -> np.ndarray:
     """Model scores of pairs (fg row, bg row) of the per-preset arrays; no render = the static path."""
     net = getattr(model, "net", model)
     s = _floats(static)
@@ -40,13 +47,21 @@ def score_presets(model, static: np.ndarray, fg_rows, bg_rows, render: np.ndarra
     with torch.no_grad():
         enc = net.encode_presets(s, render, has) if hasattr(net, "encode_presets") else None
         for i in range(0, len(fg), batch):
-            f, b = fg[i:i + batch], bg[i:i + batch]
+            f, b = fg[i : i + batch], bg[i : i + batch]
             if enc is not None:
                 score = net.score_pairs(enc, f, b)
                 score = score["score"] if isinstance(score, dict) else score
             else:
-                score = net({"fg_static": s[f], "bg_static": s[b], "fg_render": render[f], "bg_render": render[b],
-                             "fg_has_render": has[f], "bg_has_render": has[b]})["score"]
+                score = net(
+                    {
+                        "fg_static": s[f],
+                        "bg_static": s[b],
+                        "fg_render": render[f],
+                        "bg_render": render[b],
+                        "fg_has_render": has[f],
+                        "bg_has_render": has[b],
+                    }
+                )["score"]
             out.append(score.float().cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 

@@ -26,8 +26,12 @@ def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
         "score": t["score"].to_numpy().astype(np.float32),
     }
     n = len(cols["score"])
-    cols.update(rank01=np.zeros(n, np.float32), spatial=np.full(n, np.nan, np.float32),
-                temporal=np.full(n, np.nan, np.float32), is_elite=cols["score"] >= ELITE_SCORE)
+    cols.update(
+        rank01=np.zeros(n, np.float32),
+        spatial=np.full(n, np.nan, np.float32),
+        temporal=np.full(n, np.nan, np.float32),
+        is_elite=cols["score"] >= ELITE_SCORE,
+    )
     return PairSplit(presets, cols)
 
 
@@ -35,8 +39,10 @@ def tier_split(data_dir: Path, name: str, presets: PresetTable) -> PairSplit:
 def predict(model, split: PairSplit, batch_size: int = 4096, path: str = "render") -> np.ndarray:
     """Scores on a scoring path: ``render`` as the presets come, ``static`` with has_render = 0 on both layers."""
     model.eval()
-    out = [model(path_batch(split.__getitems__(list(range(i, min(i + batch_size, len(split))))), path))["score"].float().numpy()
-           for i in range(0, len(split), batch_size)]
+    out = [
+        model(path_batch(split.__getitems__(list(range(i, min(i + batch_size, len(split))))), path))["score"].float().numpy()
+        for i in range(0, len(split), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 

@@ -24,10 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from aivj.cli import debug_enabled, one_line
     from aivj.ingest.convert import ConvertError, convert
     from aivj.ingest.sources import SourceError
-
-    from aivj.cli import debug_enabled, one_line
 
     for flag, value in (("--sample", args.sample), ("--workers", args.workers)):
         if value is not None and value < 1:

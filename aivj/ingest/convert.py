@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aivj.contract.atomic import atomic_dir
+from aivj.contract.layout import LayoutError, check_parquet
 from aivj.ingest.labels import read_labels
 from aivj.ingest.packs import set_aside_reason
+from aivj.ingest.readers import read_manifest
 from aivj.ingest.registry import Registry
-from aivj.ingest.sources import RawPair, SourceError, discover, read_manifest
+from aivj.ingest.sources import RawPair, SourceError, discover
 from aivj.ingest.tables import write_output
 from aivj.milk.batch import PresetRecord, load_preset_files
 from aivj.milk.features import FEATURE_VERSION
@@ -75,12 +77,10 @@ def check_output(out_dir: Path) -> None:
     except OSError as exc:
         raise SourceError(f"--output {out_dir}: cannot write there ({exc.strerror or exc})") from None
     if (out_dir / "presets.parquet").exists():  # a re-run reads the old tables: a torn one is named, not a traceback
-        from aivj.validate import ConfigError, check_parquet
-
         try:
             for path in [out_dir / "presets.parquet", *sorted((out_dir / "pairs").rglob("*.parquet"))]:
                 check_parquet(path)
-        except ConfigError as exc:
+        except LayoutError as exc:
             raise SourceError(f"--output {exc}; move the old dataset away or choose another folder") from None
 
 

@@ -6,7 +6,13 @@ import json
 import math
 from pathlib import Path
 
-from aivj.ingest.sources import RawPair, SourceError, load_json, pair_number, resolve_preset
+from aivj.ingest.sources import (
+    RawPair,
+    SourceError,
+    load_json,
+    pair_number,
+    resolve_preset,
+)
 
 _FG_KEYS = ("fg", "fgPath", "fg_path", "fgUrl", "fg_url")
 _BG_KEYS = ("bg", "bgPath", "bg_path", "bgUrl", "bg_url")
@@ -99,3 +105,12 @@ def read_elite(path: Path) -> list[RawPair]:
     for row in rows:
         row.is_elite = True
     return rows
+
+
+def read_manifest(path: Path) -> list[RawPair]:
+    """The rows of any of the three layouts, chosen by the file's name."""
+    if path.name == "manifest.jsonl":
+        return read_jsonl_manifest(path)
+    if path.name == "pairs-manifest.v0.json":
+        return read_runtime(path)
+    return read_elite(path)

@@ -116,16 +116,6 @@ def pair_number(value, fallback: int) -> int:
     return int(hashlib.sha256(str(value).encode()).hexdigest()[:12], 16)
 
 
-def read_manifest(path: Path) -> list[RawPair]:
-    from aivj.ingest.readers import read_elite, read_jsonl_manifest, read_runtime
-
-    if path.name == "manifest.jsonl":
-        return read_jsonl_manifest(path)
-    if path.name == "pairs-manifest.v0.json":
-        return read_runtime(path)
-    return read_elite(path)
-
-
 def load_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aivj.milk.features import extract_features, style_tags
+from aivj.milk.features import extract_features
 from aivj.milk.hashing import content_hash
+from aivj.milk.pairs import style_tags
 from aivj.milk.parser import MilkParseError, parse_milk
 
 POOL_MIN_FILES = 2000  # below this a pool costs more to start than it saves
@@ -82,7 +83,13 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
         self.bar.__enter__()

@@ -203,7 +203,7 @@ def _factories() -> dict[str, dict]:
     """
     read = {"n": "{}()", "v": "env[{}]", "c": "{}"}
     ops = {"+": "{} + {}", "-": "{} - {}", "*": "{} * {}"}
-    ops |= {op: "1.0 if {} %s {} else 0.0" % op for op in ("==", "!=", "<", ">", "<=", ">=")}
+    ops |= {op: "1.0 if {} " + op + " {} else 0.0" for op in ("==", "!=", "<", ">", "<=", ">=")}
     src, names = [], {}
     for k, (op, template) in enumerate(ops.items()):
         for ka in "nvc":

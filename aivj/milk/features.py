@@ -14,12 +14,17 @@ from itertools import compress
 import numpy as np
 
 from aivj.milk.feature_spec import BASE_DEFAULTS as _BASE_DEFAULTS
-from aivj.milk.feature_spec import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SPEC, FEATURE_VERSION
+from aivj.milk.feature_spec import (
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    FEATURE_SPEC,
+    FEATURE_VERSION,
+)
 from aivj.milk.lines import _CODE, _NUMBERED, _ROUTES
 from aivj.milk.parser import MilkPreset
 from aivj.milk.values import as_float as _as_float
 
-__all__ = ["FEATURE_VERSION", "FEATURE_NAMES", "FEATURE_SPEC", "extract_features", "pair_terms", "style_tags", "PAIR_TERM_NAMES"]
+__all__ = ["FEATURE_VERSION", "FEATURE_NAMES", "FEATURE_SPEC", "extract_features", "code_line_counts"]
 
 # Audio/time tokens are counted as substrings of the lower-cased code (str.count is ~4x faster than
 # a regex here); ``bass`` excludes ``bass_att``. See docs/features.md for the caveats.
@@ -217,7 +222,5 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         return np.nan_to_num(np.array(row, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
     return np.array(row, dtype=np.float32)
 
-
-from aivj.milk.pairs import PAIR_TERM_NAMES, pair_terms, style_tags  # noqa: E402  (re-export the agreed API)
 
 assert FEATURE_INDEX["milkdrop2"] == 63

@@ -7,7 +7,13 @@ line; only unusual keys take the slow path. The benchmark asks for >= 5,000 pres
 
 from __future__ import annotations
 
-from aivj.milk.parser import HEADER_KEYS, KNOWN_BASE_KEYS, SHAPE_CODE_SECTIONS, WAVE_CODE_SECTIONS, CustomCode
+from aivj.milk.sections import (
+    HEADER_KEYS,
+    KNOWN_BASE_KEYS,
+    SHAPE_CODE_SECTIONS,
+    WAVE_CODE_SECTIONS,
+    CustomCode,
+)
 
 _BASE, _HEADER, _NUMBERED, _PARAM, _CODE = range(5)
 _NUMBERED_PREFIXES = (("per_frame_init_", "per_frame_init"), ("per_frame_", "per_frame"), ("per_pixel_", "per_pixel"), ("warp_", "warp"), ("comp_", "comp"))

@@ -13,44 +13,15 @@ one wins (as in MilkDrop's INI reader) and each repeat is counted in ``duplicate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from aivj.milk.lines import is_known_key, route_lines
+from aivj.milk.sections import CustomCode
 from aivj.milk.values import as_float as _as_float
 from aivj.milk.values import decode_milk
-
-# Keys that only appear before [preset00].
-HEADER_KEYS = frozenset({"milkdrop_preset_version", "psversion", "psversion_warp", "psversion_comp"})
-
-# Base keys MilkDrop 1.x/2.x know; a file without a section must contain at least one of these
-# (or a code line) to count as a preset.
-KNOWN_BASE_KEYS = frozenset(
-    """frating fgammaadj fdecay fvideoechozoom fvideoechoalpha nvideoechoorientation nwavemode
-    badditivewaves bwavedots bwavethick bmodwavealphabyvolume bmaximizewavecolor btexwrap
-    bdarkencenter bredbluestereo bbrighten bdarken bsolarize binvert fwavealpha fwavescale
-    fwavesmoothing fwaveparam fmodwavealphastart fmodwavealphaend fwarpanimspeed fwarpscale
-    fzoomexponent fshader zoom rot cx cy dx dy warp sx sy wave_r wave_g wave_b wave_x wave_y
-    ob_size ob_r ob_g ob_b ob_a ib_size ib_r ib_g ib_b ib_a nmotionvectorsx nmotionvectorsy
-    mv_dx mv_dy mv_l mv_r mv_g mv_b mv_a bmotionvectorson b1n b2n b3n b1x b2x b3x b1ed""".split()
-)
-
-WAVE_CODE_SECTIONS = ("init", "per_frame", "per_point")
-SHAPE_CODE_SECTIONS = ("init", "per_frame")
+from aivj.milk.writer import preset_lines, preset_to_text
 
 
 class MilkParseError(ValueError):
     """A file that is not a MilkDrop preset; the message names the file and the problem."""
-
-
-@dataclass
-class CustomCode:
-    """One custom wave or shape: its ``wavecode_K_*``/``shapecode_K_*`` values and code lines."""
-
-    params: dict[str, str] = field(default_factory=dict)  # lower-cased suffix -> value
-    code: dict[str, list[str]] = field(default_factory=dict)  # "init"/"per_frame"/"per_point" -> lines
-
-    @property
-    def enabled(self) -> bool:
-        return _as_float(self.params.get("enabled"), 0.0) != 0.0
 
 
 _STRUCTURE = ("header", "base", "per_frame_init", "per_frame", "per_pixel", "waves", "shapes", "warp", "comp")
@@ -97,8 +68,6 @@ class MilkPreset:
         raise AttributeError(name)
 
     def _build_structure(self) -> None:
-        from aivj.milk.lines import route_lines
-
         for name in _STRUCTURE:
             self.__dict__[name] = {} if name in ("header", "base", "waves", "shapes") else []
         route_lines(self, list(self._entries), list(self._entries.values()))
@@ -111,8 +80,6 @@ class MilkPreset:
         """Lower-cased key -> value as the file would hold it (code lines numbered from 1)."""
         if not self.structured:
             return self._entries
-        from aivj.milk.writer import preset_lines
-
         return {key.lower(): value.strip() for key, value in preset_lines(self)}
 
     @property
@@ -144,8 +111,6 @@ class MilkPreset:
         )
 
     def to_text(self) -> str:
-        from aivj.milk.writer import preset_to_text  # kept apart so the parser file stays small
-
         return preset_to_text(self)
 
 
@@ -155,8 +120,6 @@ def _code_items(code: dict[str, list[str]]) -> tuple:
 
 def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
     """Parse one preset; raises ``MilkParseError`` when the text is not a preset at all."""
-    from aivj.milk.lines import route_lines
-
     where = path or "<milk>"
     text = decode_milk(data)
     if "\x00" in text:
@@ -182,8 +145,6 @@ def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
 
 
 def _has_known_key(entries: dict[str, str]) -> bool:
-    from aivj.milk.lines import is_known_key
-
     return any(map(is_known_key, entries))
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from aivj.milk.audio import SAMPLE_RATE, make_audio
 from aivj.milk.eel import compile_eel
 from aivj.milk.eel_runtime import scalar_namespace, vector_namespace
 from aivj.milk.parser import MilkPreset
@@ -70,8 +71,6 @@ SIM_DIM = len(SIM_FEATURE_NAMES)
 @lru_cache(maxsize=1)
 def audio_track() -> dict[str, tuple[float, ...]]:
     """bass/mid/treb(_att), time, frame for the ``N_FRAMES`` simulated frames (from the techno program)."""
-    from aivj.refinery.audio import SAMPLE_RATE, make_audio
-
     spf = int(round(SAMPLE_RATE * 60.0 / 128.0 / 16.0))
     lead = 8  # the render's black frames come first; the preset starts after them
     audio = make_audio("techno", spf * (lead + N_FRAMES)).astype(np.float64)[lead * spf :]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 
-from aivj.milk.parser import CustomCode, MilkPreset
+from aivj.milk.parser import MilkPreset
+from aivj.milk.sections import CustomCode
 
 _WAVE_DEFAULTS = {"enabled": "0", "samples": "512", "sep": "0", "bspectrum": "0", "busedots": "0", "bdrawthick": "0",
                   "badditive": "0", "scaling": "1.0", "smoothing": "0.5", "r": "1.0", "g": "1.0", "b": "1.0", "a": "1.0"}  # fmt: skip

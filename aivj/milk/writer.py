@@ -7,7 +7,7 @@ consecutively can only make a preset more faithful). ``parse_milk(p.to_text())``
 
 from __future__ import annotations
 
-from aivj.milk.parser import HEADER_KEYS, SHAPE_CODE_SECTIONS, WAVE_CODE_SECTIONS
+from aivj.milk.sections import HEADER_KEYS, SHAPE_CODE_SECTIONS, WAVE_CODE_SECTIONS
 
 _HEADER_ORDER = ("milkdrop_preset_version", "psversion", "psversion_warp", "psversion_comp")
 # MilkDrop 2's own spelling, used for keys created in code (parsed keys keep the file's spelling).

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from aivj.contract.atomic import write_text_atomic
-from aivj.milk.features import style_tags
+from aivj.milk.pairs import style_tags
 from aivj.milk.parser import parse_milk
 
 STYLE_MATRIX = {"spiral": "explosive", "minimal": "wave", "implosive": "expansive", "chaotic": "minimal", "wave": "spiral"}

@@ -44,7 +44,7 @@ class PresetBank:
         return {k: i for i, k in enumerate(self.ids)}
 
     @classmethod
-    def from_frames(cls, items, envelope: np.ndarray, sample_frames, steps_per_beat: int = 16) -> "PresetBank":
+    def from_frames(cls, items, envelope: np.ndarray, sample_frames, steps_per_beat: int = 16) -> PresetBank:
         """``items``: iterable of (id, frames uint8 [T, S, S, 3])."""
         ids, rgbs, maps, energies, vits, descs = [], [], [], [], [], {}
         for pid, frames in items:
@@ -66,21 +66,21 @@ class PresetBank:
                      envelope=self.envelope, sample_frames=self.sample_frames, summary=summ, layout=lay, motion=mot)
 
     @classmethod
-    def load(cls, path: Path) -> "PresetBank":
+    def load(cls, path: Path) -> PresetBank:
         with np.load(path) as z:
             ids = [str(x) for x in z["ids"]]
             descs = {k: {"summary": z["summary"][i], "layout": z["layout"][i], "motion": z["motion"][i],
                          "vitality": float(z["vitality"][i])} for i, k in enumerate(ids)}
             return cls(ids, z["rgb"], z["maps"], z["energy"], z["vitality"], z["envelope"], z["sample_frames"], descs)
 
-    def subset(self, ids: list[str]) -> "PresetBank":
+    def subset(self, ids: list[str]) -> PresetBank:
         ix = self.index()
         sel = np.asarray([ix[k] for k in ids], dtype=np.int64)
         return PresetBank(list(ids), self.rgb[sel], self.maps[sel], self.energy[sel], self.vitality[sel], self.envelope,
                           self.sample_frames, {k: self.descriptors[k] for k in ids})
 
     @classmethod
-    def concat(cls, banks: list["PresetBank"]) -> "PresetBank":
+    def concat(cls, banks: list[PresetBank]) -> PresetBank:
         b0 = banks[0]
         descs = {}
         for b in banks:

@@ -18,7 +18,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
 def _settings(args):
     """Render settings from the arguments, checked before anything is written (ValueError, one line)."""
-    from aivj.refinery.audio import make_audio
+    from aivj.milk.audio import make_audio
     from aivj.refinery.settings import RenderSettings
 
     if not MIN_SIZE <= args.size <= MAX_SIZE:

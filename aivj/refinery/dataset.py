@@ -4,7 +4,7 @@ Steps: scan each collection (dedup by content hash across all of them), render e
 (cached), group presets into behavioural twin groups, draw held-out groups (unseen, golden) per
 collection, generate and render alchemy pairs seeded only from seen presets, score pairs balanced
 over the collections, pick golden pairs among golden presets, check that no held-out preset has a
-twin on the training side, write with datamodules.layout.write_dataset and the card.
+twin on the training side, write with aivj.contract.layout.write_dataset and the card.
 """
 
 from __future__ import annotations

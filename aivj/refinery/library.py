@@ -12,10 +12,11 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from aivj.contract.schema import PRESETS_SCHEMA
-from aivj.milk.features import FEATURE_VERSION, extract_features, style_tags
+from aivj.milk.audio import frame_envelope, make_audio
+from aivj.milk.features import FEATURE_VERSION, extract_features
 from aivj.milk.hashing import content_hash
+from aivj.milk.pairs import style_tags
 from aivj.milk.parser import parse_milk
-from aivj.refinery.audio import frame_envelope, make_audio
 from aivj.refinery.bank import PresetBank
 from aivj.refinery.cache import FrameCache
 from aivj.refinery.render import Job

@@ -12,8 +12,9 @@ import subprocess
 from pathlib import Path
 
 from aivj.contract.atomic import atomic_path
+from aivj.home import project_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = project_root()
 SOURCE = Path(__file__).with_name("native") / "pm_shim.cpp"
 BUILD_DIR = REPO_ROOT / "build" / "native"
 LIB_NAME = "libaivj_pm.so"

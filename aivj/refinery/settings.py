@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 
-from aivj.refinery.audio import SAMPLE_RATE
+from aivj.milk.audio import SAMPLE_RATE
 
 SETTINGS_VERSION = 1
 
@@ -46,7 +46,7 @@ class RenderSettings:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "RenderSettings":
+    def from_json(cls, text: str) -> RenderSettings:
         return cls(**json.loads(text))
 
     def tag(self) -> str:

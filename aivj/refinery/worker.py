@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from aivj.contract.atomic import write_text_atomic
-from aivj.refinery.audio import make_audio
+from aivj.milk.audio import make_audio
 from aivj.refinery.settings import RenderSettings
 
 BLACK_PRESET = """[preset00]

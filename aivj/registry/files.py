@@ -1,7 +1,7 @@
 """Where the registry lives, and the small file helpers it reads and writes with (no torch import).
 
-``state_root()``: $AIVJ_HOME, else ``<project>/var`` (gitignored). ``default_registry_dir()``:
-$AIVJ_REGISTRY, else ``state_root()/registry``. ``shipped_dir()``: $AIVJ_SHIPPED_DIR, else the tracked
+The roots come from ``aivj.home`` (the one place they are found). ``default_registry_dir()``:
+$AIVJ_REGISTRY, else ``state_dir("registry")``. ``shipped_dir()``: $AIVJ_SHIPPED_DIR, else the tracked
 ``models/`` folder that holds the shipped champion. Garbage in a pointer or a JSON file is a
 one-line ``RegistryError`` naming the file, never a traceback.
 """
@@ -14,6 +14,8 @@ import os
 import re
 from pathlib import Path
 
+from aivj.home import project_root, state_dir, state_root  # noqa: F401  (re-exported for the registry's callers)
+
 VERSION_RE = re.compile(r"^v\d+_[0-9a-f]{4}$")
 
 
@@ -21,19 +23,9 @@ class RegistryError(RuntimeError):
     pass
 
 
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def state_root() -> Path:
-    """Where runs write state that must stay out of git: $AIVJ_HOME, else <project>/var."""
-    env = os.environ.get("AIVJ_HOME")
-    return Path(env) if env else project_root() / "var"
-
-
 def default_registry_dir() -> Path:
     env = os.environ.get("AIVJ_REGISTRY")
-    return Path(env) if env else state_root() / "registry"
+    return Path(env) if env else state_dir("registry")
 
 
 def shipped_dir() -> Path | None:

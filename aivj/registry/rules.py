@@ -3,7 +3,7 @@
 A candidate becomes champion when
 
 1. its golden pass rate >= ``golden_threshold`` (the render path's, as before), and
-2. it passes every scoring path in ``required_paths`` (conf/registry: render and static) (aivj.scoring_paths.check_path: that path's
+2. it passes every scoring path in ``required_paths`` (conf/registry: render and static) (aivj.contract.scoring_paths.check_path: that path's
    test_unseen pairwise accuracy and golden pass rate reach their gates), and
 3. there is no champion, or the champion does not pass a required path (e.g. it has no static
    figures), or: on every required path no gated figure (pairwise, golden) nor the validation metric
@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aivj.conf_resolvers import register_resolvers
+from aivj.configs import register_resolvers
 from aivj.contract.scoring_paths import check_path, metric_name
 from aivj.contract.thresholds import GOLDEN_PASS_RATE
+from aivj.home import project_root
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,16 @@ class PromotionRules:
     val_mode: str = "max"
 
     @classmethod
-    def project(cls) -> "PromotionRules":
+    def project(cls) -> PromotionRules:
         """The rule train.py applies (conf/registry/default.yaml), for promotions made by hand."""
         from omegaconf import OmegaConf
 
-        from aivj.refinery.native import REPO_ROOT
-
-        path = REPO_ROOT / "conf" / "registry" / "default.yaml"
+        path = project_root() / "conf" / "registry" / "default.yaml"
         register_resolvers()
         return cls.from_config(OmegaConf.load(path)) if path.exists() else cls()
 
     @classmethod
-    def from_config(cls, cfg) -> "PromotionRules":
+    def from_config(cls, cfg) -> PromotionRules:
         if cfg is None:
             return cls()
         get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)

@@ -1,6 +1,6 @@
 """How much more gradient the score-reweighted loss gives good pairs: measured, not derived.
 
-``python -m coupling.reweight_stats`` prints, for beta in {0.5, 1, 2}, the mean gradient magnitude
+``python -m experiments.reweight_stats`` prints, for beta in {0.5, 1, 2}, the mean gradient magnitude
 that the loss sends to pairs with score > 4 divided by the batch's mean, on batches drawn from the
 synthetic set's training split (the default day-one distribution), every pair given the same
 residual so that only the weighting differs. docs/model.md quotes the output.
@@ -11,19 +11,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aivj.contract.thresholds import ELITE_SCORE
 from coupling.losses import ReweightedCouplingLoss
+from datamodules.synthetic import SyntheticSpec, generate
 
 
 def synthetic_train_scores(n_presets: int = 600, n_pairs: int = 20000, seed: int = 7) -> np.ndarray:
-    from datamodules.synthetic import SyntheticSpec, generate
-
     _, pairs = generate(SyntheticSpec(n_presets=n_presets, n_pairs=n_pairs, golden_per_side=100, seed=seed))
     split = np.asarray(pairs.column("split").to_pylist())
     return np.asarray(pairs.column("score").to_numpy(), dtype=np.float32)[split == "train"]
 
 
 def gradient_factor(scores: np.ndarray, beta: float, batch_size: int = 36, n_batches: int = 2000,
-                    threshold: float = 4.0, seed: int = 0) -> float:
+                    threshold: float = ELITE_SCORE, seed: int = 0) -> float:
     """mean |dL/dpred| over pairs scoring > threshold, divided by the mean over all pairs (per batch)."""
     loss = ReweightedCouplingLoss(beta=beta, rank_weight=0.0, st_weight=0.0)
     rng = np.random.default_rng(seed)

@@ -32,13 +32,19 @@ def fake_batch(n: int, seed: int = 0, n_presets: int = 64, preset_seed: int = 0)
     score = (5 * torch.sigmoid(2 * spatial + 2 * temporal + sf[:, 0] - sb[:, 1] - 2)).clamp(0, 5)
     unmeasured = torch.rand(n, generator=g) < 0.2
     batch = {
-        "fg_static": sf, "bg_static": sb,
-        "fg_render": p["render"][fg], "bg_render": p["render"][bg],
-        "fg_has_render": p["has_render"][fg], "bg_has_render": p["has_render"][bg],
-        "score": score, "rank01": (score.argsort().argsort().float() / max(n - 1, 1)),
+        "fg_static": sf,
+        "bg_static": sb,
+        "fg_render": p["render"][fg],
+        "bg_render": p["render"][bg],
+        "fg_has_render": p["has_render"][fg],
+        "bg_has_render": p["has_render"][bg],
+        "score": score,
+        "rank01": (score.argsort().argsort().float() / max(n - 1, 1)),
         "spatial": spatial.masked_fill(unmeasured, float("nan")),
         "temporal": temporal.masked_fill(unmeasured, float("nan")),
-        "is_elite": score >= ELITE_SCORE, "fg_idx": fg, "bg_idx": bg,
+        "is_elite": score >= ELITE_SCORE,
+        "fg_idx": fg,
+        "bg_idx": bg,
     }
     return batch
 

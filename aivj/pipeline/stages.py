@@ -1,4 +1,4 @@
-"""The stages of scripts/run_full_training.py, one function each: ``stage(ctx) -> (outcome, data)``.
+"""The stages of ``aivj pipeline``, one function each: ``stage(ctx) -> (outcome, data)``.
 
 A stage raises ``StageFailed`` with a one-line reason. ``data`` is kept in the state file, so later
 stages (and a resumed run) read what earlier ones found. Training runs as ``train.py`` subprocesses
@@ -13,12 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.pipeline_config import ROOT, compose_train, data_location, searched_model
-from scripts.pipeline_search import run_search
-
-
-class StageFailed(RuntimeError):
-    pass
+from aivj.pipeline.config import ROOT, compose_train, data_location, searched_model
+from aivj.pipeline.errors import StageFailed  # noqa: F401  (stages raise it; callers catch it from here too)
+from aivj.pipeline.report import write_pipeline_report
+from aivj.pipeline.search import run_search
+from aivj.validate import ConfigError, check_dataset
 
 
 @dataclass
@@ -67,8 +66,9 @@ def ingest(ctx: Context) -> tuple[str, dict]:
     if not ctx.packs:
         return "nothing to ingest (no --packs)", {}
     log = ctx.out / "logs" / "ingest.log"
-    rc = run_logged([sys.executable, "-m", "aivj.ingest.cli", *map(str, ctx.packs), "--output", str(ctx.data_dir),
-                     "--no-progress"], log)
+    rc = run_logged(
+        [sys.executable, "-m", "aivj.ingest.cli", *map(str, ctx.packs), "--output", str(ctx.data_dir), "--no-progress"], log
+    )
     if rc != 0:
         raise StageFailed(f"aivj ingest exited {rc}: {tail(log)} (log: {log})")
     return tail(log), {"data_dir": str(ctx.data_dir)}
@@ -85,10 +85,10 @@ def parquet(ctx: Context) -> tuple[str, dict]:
     if generated:
         return f"generated on first use by the data config ({folder})", {"data_dir": str(folder), "generated": True}
     if folder is None or not (folder / "presets.parquet").exists():
-        raise StageFailed(f"{folder}: no presets.parquet; build it (`aivj ingest PACKS --output DIR`, "
-                          "`aivj refine build`) or pass --packs / --data-dir")
-    from aivj.validate import ConfigError, check_dataset
-
+        raise StageFailed(
+            f"{folder}: no presets.parquet; build it (`aivj ingest PACKS --output DIR`, "
+            "`aivj refine build`) or pass --packs / --data-dir"
+        )
     try:
         check_dataset(folder)  # a truncated Parquet file is one line here, not a pyarrow traceback
     except ConfigError as exc:
@@ -99,15 +99,18 @@ def parquet(ctx: Context) -> tuple[str, dict]:
     empty = [s for s in ("train", "val", "golden") if not counts.get(s)]
     if empty:
         raise StageFailed(f"{folder}: split(s) {', '.join(empty)} have no pairs (found {counts})")
-    return (f"{folder}: {n_presets} presets, {sum(counts.values())} pairs "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"), {"data_dir": str(folder), "splits": counts}
+    return (
+        f"{folder}: {n_presets} presets, {sum(counts.values())} pairs "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
+    ), {"data_dir": str(folder), "splits": counts}
 
 
 def search(ctx: Context) -> tuple[str, dict]:
     cfg = compose_train([f"hparams_search={ctx.search_config}", *ctx.train_overrides], ctx.final_dir)
     direction = str(getattr(cfg.hydra.sweeper.direction, "name", cfg.hydra.sweeper.direction))
-    return run_search(ctx.out / "search", ctx.search_config, ctx.train_overrides, ctx.trials, ctx.timeout,
-                      ctx.seed, ctx.progress, direction)
+    return run_search(
+        ctx.out / "search", ctx.search_config, ctx.train_overrides, ctx.trials, ctx.timeout, ctx.seed, ctx.progress, direction
+    )
 
 
 def train(ctx: Context) -> tuple[str, dict]:
@@ -116,8 +119,16 @@ def train(ctx: Context) -> tuple[str, dict]:
     final = ctx.final_dir
     last = final / "checkpoints" / "last.ckpt"
     resume = [f"ckpt_path={last}"] if last.exists() else []  # a killed final run continues where it stopped
-    cmd = [sys.executable, "train.py", *ctx.train_overrides, *best, *resume, "registry.enabled=false",
-           f"hydra.run.dir={final}", "extras.print_config=false"]
+    cmd = [
+        sys.executable,
+        "train.py",
+        *ctx.train_overrides,
+        *best,
+        *resume,
+        "registry.enabled=false",
+        f"hydra.run.dir={final}",
+        "extras.print_config=false",
+    ]
     if ctx.registry_dir is not None:
         cmd.append(f"paths.registry_dir={ctx.registry_dir}")
     log = ctx.out / "logs" / "train.log"
@@ -131,8 +142,10 @@ def train(ctx: Context) -> tuple[str, dict]:
         raise StageFailed(f"{metrics_path}: no best checkpoint was saved (see {log})")
     m = saved["metrics"]
     shown = ", ".join(f"{k}={m[k]:.4f}" for k in ("val/pairwise_acc", "test_golden/pass_rate") if m.get(k) is not None)
-    return (f"{shown}{' (resumed)' if resume else ''}; best {Path(ckpt).name}",
-            {"run_dir": str(final), "best_checkpoint": ckpt, "overrides": [*ctx.train_overrides, *best]})
+    return (
+        f"{shown}{' (resumed)' if resume else ''}; best {Path(ckpt).name}",
+        {"run_dir": str(final), "best_checkpoint": ckpt, "overrides": [*ctx.train_overrides, *best]},
+    )
 
 
 def _rules(ctx: Context):
@@ -154,7 +167,10 @@ def gate(ctx: Context) -> tuple[str, dict]:
         raise StageFailed(f"none of {list(rules.golden_metric)} in the final run's metrics.json")
     if rate < rules.golden_threshold:
         raise StageFailed(f"golden pass rate {rate:.4f} < {rules.golden_threshold}: not promoted (run: {ctx.final_dir})")
-    return f"golden pass rate {rate:.4f} >= {rules.golden_threshold}", {"golden_pass_rate": rate, "threshold": rules.golden_threshold}
+    return f"golden pass rate {rate:.4f} >= {rules.golden_threshold}", {
+        "golden_pass_rate": rate,
+        "threshold": rules.golden_threshold,
+    }
 
 
 def promote(ctx: Context) -> tuple[str, dict]:
@@ -170,16 +186,27 @@ def promote(ctx: Context) -> tuple[str, dict]:
     with open_dict(cfg):
         del cfg["hydra"]
     config = OmegaConf.to_container(cfg, resolve=True)
-    version, promoted, reason = register_run(run_dir, ctx.done["train"]["best_checkpoint"], config, _final_metrics(ctx),
-                                             data_dir=ctx.done["parquet"]["data_dir"], auto_promote=True,
-                                             registry_dir=registry.root, rules=_rules(ctx))
+    version, promoted, reason = register_run(
+        run_dir,
+        ctx.done["train"]["best_checkpoint"],
+        config,
+        _final_metrics(ctx),
+        data_dir=ctx.done["parquet"]["data_dir"],
+        auto_promote=True,
+        registry_dir=registry.root,
+        rules=_rules(ctx),
+    )
     outcome = f"{version} {'promoted to champion' if promoted else 'kept as candidate'} ({reason}) in {registry.root}"
-    return outcome, {"version": version, "promoted": promoted, "registry": str(registry.root),
-                     "previous_champion": previous, "previous_metrics": previous_metrics}
+    return outcome, {
+        "version": version,
+        "promoted": promoted,
+        "registry": str(registry.root),
+        "previous_champion": previous,
+        "previous_metrics": previous_metrics,
+    }
 
 
 def report(ctx: Context) -> tuple[str, dict]:
-    from scripts.pipeline_report import write_pipeline_report
 
     paths = write_pipeline_report(ctx)
     return f"{', '.join(str(p) for p in paths)}", {"files": [str(p) for p in paths]}
@@ -190,17 +217,27 @@ def export(ctx: Context) -> tuple[str, dict]:
     onnx_path = ctx.out / "export" / "model.onnx"
     base = [sys.executable, "-m", "aivj.export.cli"]
     jobs = [("onnx", [*base, "onnx", "--model", version, "--registry", registry, "--out", str(onnx_path)])]
-    jobs += [(f"pairs-quality {p.name}", [*base, "pairs-quality", "--pack", str(p), "--model", version,
-                                          "--registry", registry]) for p in ctx.export_packs]
+    jobs += [
+        (f"pairs-quality {p.name}", [*base, "pairs-quality", "--pack", str(p), "--model", version, "--registry", registry])
+        for p in ctx.export_packs
+    ]
     for name, cmd in jobs:
         log = ctx.out / "logs" / f"export-{name.replace(' ', '-')}.log"
         rc = run_logged(cmd, log)
         if rc != 0:
             raise StageFailed(f"aivj export {name} exited {rc}: {tail(log)} (log: {log})")
-    return f"{onnx_path}" + (f" and {len(ctx.export_packs)} pairs-quality file(s)" if ctx.export_packs else ""), \
-        {"onnx": str(onnx_path)}
+    return f"{onnx_path}" + (f" and {len(ctx.export_packs)} pairs-quality file(s)" if ctx.export_packs else ""), {
+        "onnx": str(onnx_path)
+    }
 
 
-STAGES = [("ingest", ingest), ("parquet", parquet), ("search", search), ("train", train), ("gate", gate),
-          ("promote", promote), ("report", report), ("export", export)]
-
+STAGES = [
+    ("ingest", ingest),
+    ("parquet", parquet),
+    ("search", search),
+    ("train", train),
+    ("gate", gate),
+    ("promote", promote),
+    ("report", report),
+    ("export", export),
+]

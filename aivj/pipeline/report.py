@@ -13,7 +13,7 @@ from omegaconf import open_dict
 
 from aivj.contract.atomic import write_json_atomic
 from aivj.contract.thresholds import GOLDEN_PASS_RATE
-from scripts.pipeline_config import compose_train
+from aivj.pipeline.config import compose_train
 
 
 def final_predictions(overrides: list[str], run_dir: Path, ckpt: str) -> dict:
@@ -37,26 +37,47 @@ def write_pipeline_report(ctx) -> list[Path]:
     run_dir = Path(trained["run_dir"])
     metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     predictions = final_predictions(trained["overrides"], run_dir, trained["best_checkpoint"])
-    md, html = write_report(run_dir, predictions, metrics, promoted.get("previous_metrics"),
-                            golden_threshold=ctx.done["gate"].get("threshold", GOLDEN_PASS_RATE))
+    md, html = write_report(
+        run_dir,
+        predictions,
+        metrics,
+        promoted.get("previous_metrics"),
+        golden_threshold=ctx.done["gate"].get("threshold", GOLDEN_PASS_RATE),
+    )
     summary = ctx.out / "pipeline_report.md"
     lines = ["# Training pipeline report", "", "| stage | outcome | seconds |", "|---|---|---|"]
     for name, data in ctx.done.items():
         lines.append(f"| {name} | {data.get('outcome', '')} | {data.get('seconds', 0):.1f} |")
     search = ctx.done.get("search", {})
-    lines += ["", "## Search", "", f"- study: `{search.get('storage')}` (open with `optuna-dashboard` or optuna.load_study"
-              f"(study_name='pipeline', storage=...))", f"- best trial {search.get('best_trial')}: value "
-              f"{search.get('best_value')}", "", "```json", json.dumps(search.get("best_params", {}), indent=2), "```",
-              "", "## Final run", "", f"- folder: `{run_dir}`", f"- quality report: `{md}` and `{html}`",
-              f"- registry: {promoted['version']} in `{promoted['registry']}`, "
-              f"{'promoted to champion' if promoted['promoted'] else 'kept as candidate'}",
-              f"- champion it was compared with: {promoted.get('previous_champion') or 'none'}", "",
-              "| metric | value |", "|---|---|"]
+    lines += [
+        "",
+        "## Search",
+        "",
+        f"- study: `{search.get('storage')}` (open with `optuna-dashboard` or optuna.load_study"
+        f"(study_name='pipeline', storage=...))",
+        f"- best trial {search.get('best_trial')}: value {search.get('best_value')}",
+        "",
+        "```json",
+        json.dumps(search.get("best_params", {}), indent=2),
+        "```",
+        "",
+        "## Final run",
+        "",
+        f"- folder: `{run_dir}`",
+        f"- quality report: `{md}` and `{html}`",
+        f"- registry: {promoted['version']} in `{promoted['registry']}`, "
+        f"{'promoted to champion' if promoted['promoted'] else 'kept as candidate'}",
+        f"- champion it was compared with: {promoted.get('previous_champion') or 'none'}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.4f} |" for k, v in sorted(metrics.items()) if isinstance(v, (int, float))]
     tmp = summary.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(summary)
-    write_json_atomic({"metrics": metrics, "search": search, "promote": {k: v for k, v in promoted.items()
-                                                                         if k != "previous_metrics"}},
-                      ctx.out / "pipeline_summary.json")
+    write_json_atomic(
+        {"metrics": metrics, "search": search, "promote": {k: v for k, v in promoted.items() if k != "previous_metrics"}},
+        ctx.out / "pipeline_summary.json",
+    )
     return [summary, Path(md), Path(html)]

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from aivj.contract import trusted
 from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
-from aivj.contract.thresholds import ELITE_SCORE
-from callbacks.predictions import golden_pass_rate
+from aivj.contract.thresholds import ELITE_SCORE, golden_pass_rate
 
 
 class TinyNet(nn.Module):
@@ -65,8 +65,7 @@ class TinyCouplingModule(L.LightningModule):
         pred = self.net(batch)["score"]
         self._val.setdefault(dataloader_idx, []).append((pred.detach(), batch["score"]))
         if dataloader_idx == 0:
-            self.log("val/loss", nn.functional.mse_loss(pred, batch["score"]), add_dataloader_idx=False,
-                     batch_size=len(pred))
+            self.log("val/loss", nn.functional.mse_loss(pred, batch["score"]), add_dataloader_idx=False, batch_size=len(pred))
         return {"pred": pred.detach()}
 
     def on_validation_epoch_end(self) -> None:
@@ -91,9 +90,18 @@ def random_batch(n: int, seed: int, golden: bool = False) -> dict:
         fg[:, 0] = torch.where(torch.arange(n) % 2 == 0, 1.5, -1.5) + 0.2 * torch.randn(n, generator=g)
     score = 5.0 * torch.sigmoid(2.0 * fg[:, 0])
     zeros = torch.zeros(n, RENDER_DIM)
-    return {"fg_static": fg, "bg_static": bg, "fg_render": zeros, "bg_render": zeros,
-            "fg_has_render": torch.zeros(n), "bg_has_render": torch.zeros(n), "score": score,
-            "is_elite": score >= ELITE_SCORE, "fg_idx": torch.arange(n), "bg_idx": torch.arange(n)}
+    return {
+        "fg_static": fg,
+        "bg_static": bg,
+        "fg_render": zeros,
+        "bg_render": zeros,
+        "fg_has_render": torch.zeros(n),
+        "bg_has_render": torch.zeros(n),
+        "score": score,
+        "is_elite": score >= ELITE_SCORE,
+        "fg_idx": torch.arange(n),
+        "bg_idx": torch.arange(n),
+    }
 
 
 class _Rows(Dataset):
@@ -119,5 +127,13 @@ class RandomPairsDataModule(L.LightningDataModule):
         return DataLoader(_Rows(random_batch(self.sizes[0], 0)), batch_size=self.batch_size, shuffle=True)
 
     def val_dataloader(self):
-        return [DataLoader(_Rows(random_batch(self.sizes[1], 1)), batch_size=self.batch_size),
-                DataLoader(_Rows(random_batch(self.sizes[2], 2, golden=True)), batch_size=self.batch_size)]
+        return [
+            DataLoader(_Rows(random_batch(self.sizes[1], 1)), batch_size=self.batch_size),
+            DataLoader(_Rows(random_batch(self.sizes[2], 2, golden=True)), batch_size=self.batch_size),
+        ]
+
+
+def trust_test_helpers(monkeypatch) -> None:
+    """Let checkpoints and configs name this module's classes (the shipped code trusts only its own packages)."""
+    monkeypatch.setattr(trusted, "PROJECT_PACKAGES", (*trusted.PROJECT_PACKAGES, "tests.helpers"))
+    monkeypatch.setattr(trusted, "TRUSTED_TARGETS", [*trusted.TRUSTED_TARGETS, "tests.helpers.*"])

@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.pipeline_config import ROOT
+from aivj.pipeline.config import ROOT
+from aivj.pipeline.errors import StageFailed
 
 STUDY = "pipeline"
 MAX_CONSECUTIVE_FAILURES = 3
@@ -50,36 +51,60 @@ def summarize(study) -> tuple[str, dict]:
         raise RuntimeError("no trial completed")
     best = study.best_trial  # per the study's direction
     pruned = sum(1 for t in done if "pruned_at_epoch" in t.user_attrs)
-    outcome = (f"{len(done)} trials ({pruned} pruned), best value {best.value:.4f} (trial {best.number}); "
-               f"params {best.params}")
-    return outcome, {"best_params": dict(best.params), "best_value": best.value, "best_trial": best.number,
-                     "trials": len(done), "pruned": pruned}
+    outcome = f"{len(done)} trials ({pruned} pruned), best value {best.value:.4f} (trial {best.number}); params {best.params}"
+    return outcome, {
+        "best_params": dict(best.params),
+        "best_value": best.value,
+        "best_trial": best.number,
+        "trials": len(done),
+        "pruned": pruned,
+    }
 
 
-def run_search(folder: Path, search_config: str, overrides: list[str], trials: int, timeout: float | None,
-               seed: int, progress: bool, direction: str = "maximize") -> tuple[str, dict]:
+def run_search(
+    folder: Path,
+    search_config: str,
+    overrides: list[str],
+    trials: int,
+    timeout: float | None,
+    seed: int,
+    progress: bool,
+    direction: str = "maximize",
+) -> tuple[str, dict]:
     import optuna
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from scripts.pipeline_stages import StageFailed
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     study = open_study(folder, direction)
     orphans = fail_orphans(study)
     deadline = None if timeout is None else time.monotonic() + timeout
     complete = lambda: len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))  # noqa: E731
     failures = 0
-    with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=not progress) as bar:
+    with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not progress) as bar:
         task = bar.add_task("trials", total=trials, completed=min(complete(), trials))
         while complete() < trials:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             n = len(study.trials)
             log = folder / f"trial_{n:03d}.log"
-            cmd = [sys.executable, "train.py", "-m", f"hparams_search={search_config}", *overrides,
-                   "hydra.sweeper.n_trials=1", f"hydra.sweeper.storage={storage_url(folder)}",
-                   f"hydra.sweeper.study_name={STUDY}", f"hydra.sweeper.sampler.seed={seed + n}",
-                   f"hydra.sweep.dir={folder / f'trial_{n:03d}'}", "extras.print_config=false"]
+            cmd = [
+                sys.executable,
+                "train.py",
+                "-m",
+                f"hparams_search={search_config}",
+                *overrides,
+                "hydra.sweeper.n_trials=1",
+                f"hydra.sweeper.storage={storage_url(folder)}",
+                f"hydra.sweeper.study_name={STUDY}",
+                f"hydra.sweeper.sampler.seed={seed + n}",
+                f"hydra.sweep.dir={folder / f'trial_{n:03d}'}",
+                "extras.print_config=false",
+            ]
             with open(log, "w", encoding="utf-8") as fh:
                 rc = subprocess.run(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT).returncode
             failures = 0 if rc == 0 else failures + 1

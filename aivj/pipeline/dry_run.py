@@ -11,7 +11,15 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from scripts.pipeline_config import compose_train, missing_search_keys, nearest_writable, search_space, searched_model
+from aivj.pipeline.config import (
+    compose_train,
+    missing_search_keys,
+    nearest_writable,
+    search_space,
+    searched_model,
+)
+from aivj.pipeline.errors import StageFailed
+from aivj.pipeline.stages import parquet
 
 
 def _check_configs(ctx) -> list[tuple[str, bool, str]]:
@@ -19,8 +27,14 @@ def _check_configs(ctx) -> list[tuple[str, bool, str]]:
     try:
         model = searched_model(ctx.search_config, ctx.train_overrides, ctx.final_dir)
         final = compose_train([*ctx.train_overrides, f"model={model}"], ctx.final_dir)
-        out.append(("config", True, f"final run: model {final.model._target_.rsplit('.', 1)[-1]} / "
-                                    f"{final.model.net._target_.rsplit('.', 1)[-1]}, max_epochs {final.trainer.max_epochs}"))
+        out.append(
+            (
+                "config",
+                True,
+                f"final run: model {final.model._target_.rsplit('.', 1)[-1]} / "
+                f"{final.model.net._target_.rsplit('.', 1)[-1]}, max_epochs {final.trainer.max_epochs}",
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - any composition error is a failed check, reported in one line
         return [("config", False, f"train.py config does not compose: {str(exc).splitlines()[0]}")]
     try:
@@ -32,11 +46,18 @@ def _check_configs(ctx) -> list[tuple[str, bool, str]]:
     if "optuna" not in sweeper.lower():
         out.append(("search", False, f"hparams_search={ctx.search_config} does not select the Optuna sweeper"))
     elif missing:
-        out.append(("search", False, f"hparams_search={ctx.search_config}: keys not in this model/data config: "
-                                     f"{', '.join(missing)}"))
+        out.append(
+            ("search", False, f"hparams_search={ctx.search_config}: keys not in this model/data config: {', '.join(missing)}")
+        )
     else:
-        out.append(("search", True, f"{ctx.trials} trials over {', '.join(search_space(searched))}"
-                                    + (f", timeout {ctx.timeout:.0f}s" if ctx.timeout else "")))
+        out.append(
+            (
+                "search",
+                True,
+                f"{ctx.trials} trials over {', '.join(search_space(searched))}"
+                + (f", timeout {ctx.timeout:.0f}s" if ctx.timeout else ""),
+            )
+        )
     registry = ctx.registry_dir or Path(str(final.paths.registry_dir))
     for label, folder in (("out", ctx.out), ("registry", registry), *([("data", ctx.data_dir)] if ctx.packs else [])):
         ok, probe = nearest_writable(folder)
@@ -66,15 +87,19 @@ def _check_export_packs(ctx) -> list[tuple[str, bool, str]]:
     for pack in getattr(ctx, "export_packs", []) or []:
         try:
             read = read_pack_rows(pack)
-            out.append(("export", bool(read.rows), f"--export-pack {pack}: {len(read.rows)} pairs"
-                        + (f"; {read.summary()}" if read.set_aside else "")))
+            out.append(
+                (
+                    "export",
+                    bool(read.rows),
+                    f"--export-pack {pack}: {len(read.rows)} pairs" + (f"; {read.summary()}" if read.set_aside else ""),
+                )
+            )
         except SourceError as exc:
             out.append(("export", False, f"--export-pack {exc}"))
     return out
 
 
 def _check_data(ctx) -> tuple[str, bool, str]:
-    from scripts.pipeline_stages import StageFailed, parquet
 
     if ctx.packs:
         problem = _packs_problem(ctx.packs)
@@ -93,11 +118,23 @@ def dry_run(ctx, state: dict | None) -> int:
         checks.append(_check_data(ctx))
     checks += _check_export_packs(ctx)
     absent = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
-    checks.append(("export", not absent, "onnx and onnxruntime import" if not absent else
-                   f"missing {', '.join(absent)} (pip install -e '.[export]')"))
+    checks.append(
+        (
+            "export",
+            not absent,
+            "onnx and onnxruntime import" if not absent else f"missing {', '.join(absent)} (pip install -e '.[export]')",
+        )
+    )
     finished = list((state or {}).get("stages", {}))
-    checks.append(("state", True, f"finished stages that a run would skip: {', '.join(finished)}" if finished
-                   else "no finished stages; a run starts at ingest"))
+    checks.append(
+        (
+            "state",
+            True,
+            f"finished stages that a run would skip: {', '.join(finished)}"
+            if finished
+            else "no finished stages; a run starts at ingest",
+        )
+    )
     for name, ok, detail in checks:
         print(f"{name:<8} {'ok' if ok else 'FAIL':<5} {detail}", flush=True)
     failed = sum(not ok for _, ok, _ in checks)

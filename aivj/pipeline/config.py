@@ -11,34 +11,15 @@ import os
 import warnings
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
-from aivj.conf_resolvers import register_resolvers
+from aivj.configs import compose_train  # noqa: F401  (the stages compose through this module)
+from aivj.home import project_root
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = project_root()
 CONF = ROOT / "conf"
 # Hydra 1.4 warns about version_base whatever is passed (docs/stack.md).
 warnings.filterwarnings("ignore", message=".*version_base parameter.*")
-
-
-def compose_train(overrides: list[str], output_dir: Path) -> DictConfig:
-    """train.py's config for ``overrides`` (hydra node included), with ``paths.output_dir`` set."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-
-    os.environ.setdefault("AIVJ_ROOT", str(ROOT))
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
-    finally:
-        GlobalHydra.instance().clear()
-    HydraConfig.instance().set_config(cfg)  # lets ${hydra:...} resolve in paths.*
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-    return cfg
 
 
 def searched_model(search_config: str, overrides: list[str], output_dir: Path) -> str:

@@ -1,0 +1,55 @@
+"""The configs in code: the resolvers they use, and train.py's config composed in-process.
+
+Every module that loads a config registers the resolvers first.
+
+``${threshold:golden_pass_rate}`` is the figure of that name in aivj/contract/thresholds.py, so a
+gate written in conf/ is the code's gate (change it there, not here). ``${project_root:}`` and
+``${state_root:}`` are aivj.home's, the one way the project and its state folder are found.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from aivj.contract.thresholds import THRESHOLDS
+from aivj.home import project_root, state_root
+
+
+def threshold(name: str) -> float:
+    if name not in THRESHOLDS:
+        raise KeyError(f"${{threshold:{name}}}: no such threshold; known: {', '.join(sorted(THRESHOLDS))}")
+    return THRESHOLDS[name]
+
+
+def register_resolvers() -> None:
+    """Idempotent: safe to call from every entry point."""
+    resolvers = {"threshold": threshold, "project_root": lambda: str(project_root()), "state_root": lambda: str(state_root())}
+    for name, fn in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_resolver(name, fn)
+
+
+def compose_train(overrides: list[str], output_dir: Path | None = None, config_name: str = "train") -> DictConfig:
+    """train.py's config for ``overrides`` (hydra node included); ``paths.output_dir`` set when given."""
+    # Hydra loads only here: the registry, the loader and the services read configs without it.
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    try:
+        with warnings.catch_warnings():  # Hydra 1.4 warns about version_base whatever is passed (docs/stack.md)
+            warnings.filterwarnings("ignore", message=".*version_base parameter.*")
+            with initialize_config_dir(config_dir=str(project_root() / "conf"), version_base="1.3"):
+                cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    HydraConfig.instance().set_config(cfg)  # lets ${hydra:...} resolve in paths.*
+    if output_dir is not None:
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)
+    return cfg

@@ -1,7 +1,7 @@
 """CouplingDataModule: the presets + pairs Parquet layout as Lightning dataloaders.
 
-Training batches come from the EliteDataPrioritySampler (elite + regular pairs in every
-batch); validation yields ``val`` then ``golden``; test yields ``test_seen``,
+Training batches come from the EliteDataPrioritySampler (``batch_groups`` x (elite + regular)
+pairs, the same ratio in every batch); validation yields ``val`` then ``golden``; test yields ``test_seen``,
 ``test_unseen`` then ``golden``. Golden pairs never reach a training batch: they live in
 their own split and the training split is read with ``split == "train"``.
 """
@@ -29,6 +29,7 @@ class CouplingDataModule(L.LightningDataModule):
         generator: Callable[[], Path] | None = None,
         elite_per_batch: int = 4,
         regular_per_batch: int = 32,
+        batch_groups: int = 1,
         eval_batch_size: int = 2048,
         num_workers: int = 0,
         persistent_workers: bool = False,
@@ -87,7 +88,7 @@ class CouplingDataModule(L.LightningDataModule):
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         self.train_sampler = EliteDataPrioritySampler(
             elite, regular, self.hparams.elite_per_batch, self.hparams.regular_per_batch,
-            seed=self.hparams.seed, rank=rank, world_size=world,
+            seed=self.hparams.seed, rank=rank, world_size=world, groups=self.hparams.batch_groups,
         )
         if self.trainer is not None:
             self.train_sampler.set_epoch(self.trainer.current_epoch)
@@ -117,4 +118,4 @@ class CouplingDataModule(L.LightningDataModule):
 
     @property
     def batch_size(self) -> int:
-        return self.hparams.elite_per_batch + self.hparams.regular_per_batch
+        return self.hparams.batch_groups * (self.hparams.elite_per_batch + self.hparams.regular_per_batch)

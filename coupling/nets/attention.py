@@ -9,13 +9,32 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from coupling.nets.dropout import FastDropout
 
 
 def softmax_last(x: torch.Tensor) -> torch.Tensor:
     """Softmax over the last dim, written out: ~2x faster than torch.softmax on 9-wide rows on CPU."""
     e = (x - x.amax(-1, keepdim=True)).exp()
     return e / e.sum(-1, keepdim=True)
+
+
+def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """mean over queries of softmax(q k^T) v: [P, h, Tq, d_k] x2, [P, h, Tk, d_k] -> [P, h, 1, d_k].
+
+    The softmax's division and the mean over queries are folded into one small matmul (weights
+    1 / (Tq * row sum) times the exponentials), and without autograd the exponentials are taken in
+    place: two passes fewer over the [P, h, Tq, Tk] logits, the largest tensor of pair scoring.
+    """
+    logits = q @ k.transpose(-1, -2)
+    if torch.is_grad_enabled():
+        e = (logits - logits.amax(-1, keepdim=True)).exp()
+    else:
+        e = logits.sub_(logits.amax(-1, keepdim=True)).exp_()
+    w = e.sum(-1).mul_(q.shape[-2]).reciprocal_().unsqueeze(-2)  # [P, h, 1, Tq]
+    return (w @ e) @ v
 
 
 class ResidualAttention(nn.Module):
@@ -35,7 +54,7 @@ class ResidualAttention(nn.Module):
         self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.out = nn.Linear(dim, dim)
         self.norm = nn.LayerNorm(dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = FastDropout(dropout)  # on the output, not on the attention map (see attend)
         self.keep_attention = False
         self.last_attention: torch.Tensor | None = None
 
@@ -50,14 +69,19 @@ class ResidualAttention(nn.Module):
 
     def attend(self, x_q: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                pool: bool = False) -> torch.Tensor:
-        attn = softmax_last(q @ k.transpose(-1, -2))  # [P, h, Tq, Tk]
+        # Dropout acts on the output projection only: a dropout on the attention map would rule out
+        # the fused kernel (scaled_dot_product_attention has none on CPU) and cost 2.7x the attention.
         if self.keep_attention:
+            attn = softmax_last(q @ k.transpose(-1, -2))  # [P, h, Tq, Tk]
             self.last_attention = attn.detach()
-        attn = self.drop(attn)
-        if pool:  # mean over queries first: [P, h, 1, Tk] @ [P, h, Tk, d_k]
-            mixed = (attn.mean(2, keepdim=True) @ v).flatten(1)  # [P, d]
-            return self.norm(x_q.mean(1) + self.drop(self.out(mixed)))
-        mixed = (attn @ v).transpose(1, 2).flatten(-2)  # [P, Tq, d]
+            mixed = attn.mean(2, keepdim=True) @ v if pool else attn @ v
+        elif pool:  # the pair scorer's path: only the mean over queries is needed
+            mixed = pooled_attention(q, k, v)  # [P, h, 1, d_k]
+        else:
+            mixed = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        if pool:
+            return self.norm(x_q.mean(1) + self.drop(self.out(mixed.flatten(1))))  # [P, d]
+        mixed = mixed.transpose(1, 2).flatten(-2)  # [P, Tq, d]
         return self.norm(x_q + self.drop(self.out(mixed)))
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, pool: bool = False) -> torch.Tensor:
@@ -69,7 +93,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, dim: int, ratio: int = 2, dropout: float = 0.0) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, ratio * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ratio * dim, dim))
+        self.net = nn.Sequential(nn.Linear(dim, ratio * dim), nn.GELU(), FastDropout(dropout), nn.Linear(ratio * dim, dim))
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages the test suite needs (projectM renders real presets; Redis for streaming tests).
-SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++
+# Debian packages the test suite needs (projectM renders real presets; a PostgreSQL server for the shared Optuna study).
+SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++ postgresql
 
 .PHONY: help venv sysdeps native lint train smoke test test-fast bench tensorboard clean
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the constraints file: an open range would pull ~3 GB of CUDA wheels
 	$(PY) -m pip install -q -c constraints.txt torch
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,export,services]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,export,services,scale]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -33,6 +33,11 @@ def _settings(args):
         if not Path(audio).is_file():
             raise ValueError(f"--audio {args.audio}: no such .wav file")
     make_audio(audio, 16)  # an unknown program or a bad .wav fails here, in one line, not in every worker
+    if getattr(args, "ray", None):
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError(f"--ray {args.ray}: Ray is not installed; install with: pip install -e '.[scale]'")
     return RenderSettings(width=args.size, height=args.size, audio=audio)
 
 
@@ -43,6 +48,8 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per preset before it counts as hung")
     p.add_argument("--retry-failed", action="store_true", help="render again presets that crashed or timed out before")
     p.add_argument("--cache", type=Path, default=None, help="frame cache root (default: build/refinery)")
+    p.add_argument("--ray", metavar="auto|ADDRESS", default=None,
+                   help="render on a Ray cluster (docs/scaling.md); --workers then counts Ray actors (default: the cluster's CPUs)")
 
 
 def _retry(args) -> tuple[str, ...]:
@@ -68,7 +75,7 @@ def cmd_render(args) -> int:
 
     settings = _settings(args)
     files = _scan_presets(args.paths)
-    res = render_presets(library.jobs(files), settings, FrameCache(settings, args.cache), workers=args.workers, timeout=args.timeout, retry=_retry(args))
+    res = render_presets(library.jobs(files), settings, FrameCache(settings, args.cache), workers=args.workers, timeout=args.timeout, retry=_retry(args), ray=args.ray)
     counts = collections.Counter(r["status"] for r in res.values())
     print(f"{len(files)} distinct presets: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for r in res.values():
@@ -103,7 +110,8 @@ def cmd_score(args) -> int:
         return EXIT_NOTHING
     cache = FrameCache(settings, args.cache)
     files = library.scan(sorted({str(r["fg"]) for r in present} | {str(r["bg"]) for r in present}), f"pack:{pack.name}")
-    status = render_presets(library.jobs(files), settings, cache, workers=args.workers, timeout=args.timeout, retry=_retry(args))
+    status = render_presets(library.jobs(files), settings, cache, workers=args.workers, timeout=args.timeout, retry=_retry(args),
+                            ray=args.ray)
     by_path = library.ids_by_path([r["fg"] for r in present] + [r["bg"] for r in present])
     ok = lambda p: status.get(by_path.get(str(p)), {}).get("status") == OK  # noqa: E731
     kept = [r for r in present if ok(r["fg"]) and ok(r["bg"])]
@@ -141,7 +149,8 @@ def cmd_alchemy(args) -> int:
     print(f"wrote {args.pairs} pairs: {manifest}")
     if not args.no_render:
         files = library.scan([Path(args.out) / "fg", Path(args.out) / "bg"], "alchemy")
-        res = render_presets(library.jobs(files), _settings(args), workers=args.workers, timeout=args.timeout, retry=_retry(args))
+        res = render_presets(library.jobs(files), _settings(args), workers=args.workers, timeout=args.timeout, retry=_retry(args),
+                             ray=args.ray)
         counts = collections.Counter(r["status"] for r in res.values())
         print("rendered: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
@@ -165,7 +174,7 @@ def cmd_build(args) -> int:
     command = "aivj refine build " + " ".join(args.raw)
     info = build(Path(args.out), n_pairs=args.pairs, n_alchemy=args.alchemy, n_golden=args.golden, workers=args.workers,
                  timeout=args.timeout, seed=args.seed, settings=_settings(args), command=command.strip(),
-                 collections=_collections(args.presets), n_unseen_pairs=args.unseen_pairs)
+                 collections=_collections(args.presets), n_unseen_pairs=args.unseen_pairs, cache_root=args.cache, ray=args.ray)
     print(f"wrote {args.out}: {info['presets']} presets, {info['pairs']} pairs, splits {info['splits']}")
     return 0
 

@@ -64,7 +64,7 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
           n_golden: int = 600, unseen_fraction: float = 0.1, golden_fraction: float = 0.06, workers: int | None = None,
           timeout: float = 60.0, seed: int = 0, settings: RenderSettings | None = None,
           collections: list[tuple[str, Path]] | None = None, command: str = "aivj refine build",
-          cache_root: Path | None = None) -> dict:
+          cache_root: Path | None = None, ray: str | None = None) -> dict:
     t0 = time.time()
     rng = np.random.default_rng(seed)
     settings = settings or RenderSettings()
@@ -77,7 +77,7 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
         scanned[name] = {"files": sum(1 for p in root.rglob("*") if p.suffix.lower() == ".milk"), "distinct": len(found)}
         for f in found:
             files.setdefault(f.id, f)  # a preset in two collections belongs to the first one named
-    status = render_presets(library.jobs(list(files.values())), settings, cache, workers=workers, timeout=timeout)
+    status = render_presets(library.jobs(list(files.values())), settings, cache, workers=workers, timeout=timeout, ray=ray)
     ok = [f for f in files.values() if status.get(f.id, {}).get("status") == OK]
     for name in scanned:
         scanned[name]["rendered_ok"] = sum(1 for f in ok if f.source == name)
@@ -98,7 +98,7 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
     alc_pairs = [json.loads(x) for x in manifest.read_text().splitlines()] if n_alchemy else []
     alc_files = library.scan([alc_dir / "fg", alc_dir / "bg"], f"alchemy_v{alchemy.ALCHEMY_VERSION}") if n_alchemy else []
     alc_files = [f for f in alc_files if f.id not in files]
-    status.update(render_presets(library.jobs(alc_files), settings, cache, workers=workers, timeout=timeout))
+    status.update(render_presets(library.jobs(alc_files), settings, cache, workers=workers, timeout=timeout, ray=ray))
     alc_ok = [f for f in alc_files if status.get(f.id, {}).get("status") == OK]
     if alc_ok:
         bank = library.load_bank(cache, sorted(f.id for f in ok + alc_ok))

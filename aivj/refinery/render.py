@@ -108,8 +108,10 @@ def absolute(jobs: list[Job]) -> list[Job]:
 
 def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache | None = None, workers: int | None = None,
                    timeout: float = 30.0, startup_timeout: float = 60.0, progress: bool = True,
-                   retry: tuple[str, ...] = ()) -> dict[str, dict]:
-    """Render every job without a settled status; returns {id: status record} for all jobs."""
+                   retry: tuple[str, ...] = (), ray: str | None = None) -> dict[str, dict]:
+    """Render every job without a settled status; returns {id: status record} for all jobs.
+
+    ``ray``: ``auto`` or a cluster address renders on Ray actors (``ray_pool.py``) instead of local workers."""
     if workers is not None and workers < 1:
         raise ValueError(f"--workers {workers}: need at least 1 worker process")
     if timeout <= 0:
@@ -130,6 +132,13 @@ def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache 
             done[j.id] = rec
         else:
             todo.append(j)
+    cols = [TextColumn("render (ray)" if ray else "render"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn()]
+    if ray:
+        from aivj.refinery.ray_pool import render_on_ray
+
+        bar = Progress(*cols, disable=not progress, transient=False)
+        done.update(render_on_ray(todo, settings, cache, shim, ray, workers, timeout, startup_timeout, bar))
+        return {j.id: done[j.id] for j in jobs if j.id in done}
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     sel = selectors.DefaultSelector()
     pool: list[_Worker] = []
@@ -154,7 +163,6 @@ def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache 
         pool[slot] = spawn(slot)
         return pool[slot]
 
-    cols = [TextColumn("render"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn()]
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task("render", total=len(todo))
         pool = [spawn(i) for i in range(workers if todo else 0)]

@@ -94,6 +94,27 @@ class Shim:
         return rc, self.err.value.decode(errors="replace"), self.out
 
 
+def render_job(shim: Shim, settings: RenderSettings, black_path: str, job: dict, save) -> dict:
+    """Render one ``{"id", "path"}`` job; ``save(id, frames)`` stores the frames. The status record (no
+    ``seconds``) is the one both pools log: the local workers here, the Ray actors in ``ray_pool.py``."""
+    rec = {"id": job["id"], "seconds": 0.0, "reason": ""}
+    if not (os.path.isabs(job["path"]) and os.access(job["path"], os.R_OK)):
+        # projectM renders a file it cannot open as its idle preset, which stores as "black"
+        rec.update(status="load_error", reason=f"{job['path']}: cannot read (the worker needs an absolute, readable path)")
+        return rec
+    rc, err, frames = shim.render(job["path"], black_path)
+    if rc != 0:
+        rec.update(status="load_error", reason=err or f"render returned {rc}")
+        return rec
+    small = downsample(frames, settings.store)
+    peak = float(luma(small).max())
+    save(job["id"], small)
+    rec.update(status="ok" if peak >= BLACK_MAX_LUMA else "black", mean_luma=round(float(luma(small).mean()), 5))
+    if rec["status"] == "black":
+        rec["reason"] = f"renders black (brightest stored pixel luma {peak:.4f})"
+    return rec
+
+
 def main(argv: list[str]) -> None:
     settings = RenderSettings.from_json(argv[0])
     cache_dir = Path(argv[1])
@@ -121,22 +142,7 @@ def main(argv: list[str]) -> None:
                 if kind == "hang":
                     time.sleep(3600)
                 os.abort()
-        rec = {"id": job["id"], "seconds": 0.0, "reason": ""}
-        if not (os.path.isabs(job["path"]) and os.access(job["path"], os.R_OK)):
-            # projectM renders a file it cannot open as its idle preset, which stores as "black"
-            rec.update(status="load_error", reason=f"{job['path']}: cannot read (the worker needs an absolute, readable path)")
-            proto.write(json.dumps(rec) + "\n")
-            continue
-        rc, err, frames = shim.render(job["path"], str(black))
-        if rc != 0:
-            rec.update(status="load_error", reason=err or f"render returned {rc}")
-        else:
-            small = downsample(frames, settings.store)
-            peak = float(luma(small).max())
-            cache.save_frames(job["id"], small)
-            rec.update(status="ok" if peak >= BLACK_MAX_LUMA else "black", mean_luma=round(float(luma(small).mean()), 5))
-            if rec["status"] == "black":
-                rec["reason"] = f"renders black (brightest stored pixel luma {peak:.4f})"
+        rec = render_job(shim, settings, str(black), job, cache.save_frames)
         rec["seconds"] = round(time.perf_counter() - t0, 4)
         proto.write(json.dumps(rec) + "\n")
     proto.flush()

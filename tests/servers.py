@@ -1,0 +1,125 @@
+"""Real servers on loopback for the scale-out tests: a Ray head and a PostgreSQL cluster, each in its own
+temp folder, started by the test and stopped after (only the processes started here are stopped)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)  # its own session: only what this fixture started
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def ray_head(num_cpus: int = 2):
+    """``ray start --head --block`` on 127.0.0.1 in a short temp dir (Ray's socket paths must stay under 107
+    bytes); yields the GCS address. SIGTERM to ``--block``'s session stops every process of this cluster."""
+    ray_bin = Path(sys.executable).with_name("ray")
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
+    port = free_port()
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    cmd = [str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+           f"--temp-dir={temp}", f"--num-cpus={num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
+           "--object-store-memory=100000000"]
+    log = open(temp / "head.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ray start exited {proc.returncode}: {(temp / 'head.log').read_text()[-2000:]}")
+            if (temp / "head.log").read_text(errors="replace").count("Ray runtime started"):
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("ray head did not start within 120 s")
+        yield address
+    finally:
+        _stop_group(proc)
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _as_user(user: str | None):
+    if user is None:
+        return None
+    pw = pwd.getpwnam(user)
+
+    def demote():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+
+    return demote
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    if versions:
+        return str(versions[0] / name)
+    raise RuntimeError(f"{name}: PostgreSQL server binaries missing; install with: apt-get install -y postgresql")
+
+
+@contextmanager
+def postgres_server():
+    """initdb + pg_ctl start in a temp dir on a free loopback port (as the ``postgres`` user when run as root,
+    since the server refuses root); yields a SQLAlchemy URL for database ``optuna``, stops the server after."""
+    user = None
+    if os.geteuid() == 0:
+        user = "postgres" if _user_exists("postgres") else "nobody"
+    temp = Path(tempfile.mkdtemp(prefix="pg"))
+    data, sock = temp / "data", temp / "sock"
+    sock.mkdir()
+    if user:
+        pw = pwd.getpwnam(user)
+        for p in (temp, sock):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+    port = free_port()
+    run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True, text=True, preexec_fn=_as_user(user))  # noqa: E731
+    try:
+        run(_pg_bin("initdb"), "-D", str(data), "-U", "optuna", "--auth=trust", "-E", "UTF8", "--no-sync")
+        run(_pg_bin("pg_ctl"), "-D", str(data), "-l", str(temp / "server.log"), "-w", "-t", "60", "start",
+            "-o", f"-h 127.0.0.1 -p {port} -k {sock} -F")
+        run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "optuna", "optuna")
+        yield f"postgresql+psycopg://optuna@127.0.0.1:{port}/optuna"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True,
+                           preexec_fn=_as_user(user))
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False

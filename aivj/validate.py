@@ -27,7 +27,8 @@ EXIT_BAD_INPUT = 2
 _TRAINER_INTS = {"max_epochs": -1, "min_epochs": 0, "max_steps": -1, "check_val_every_n_epoch": 1,
                  "log_every_n_steps": 1, "accumulate_grad_batches": 1}
 _TRAINER_FRACTIONS = ("limit_train_batches", "limit_val_batches", "limit_test_batches", "val_check_interval")
-_DATA_INTS = {"elite_per_batch": 0, "regular_per_batch": 0, "eval_batch_size": 1, "num_workers": 0, "min_score_bin": 0}
+_DATA_INTS = {"elite_per_batch": 0, "regular_per_batch": 0, "batch_groups": 1, "eval_batch_size": 1, "num_workers": 0,
+              "min_score_bin": 0}
 
 
 class ConfigError(ValueError):

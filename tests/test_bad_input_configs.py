@@ -38,6 +38,7 @@ def _dataset_copy(src, tmp, damage: str):
     (["trainer.max_epochs=2.5"], "trainer.max_epochs"),
     (["data.elite_per_batch=-1"], "data.elite_per_batch"),
     (["data.elite_per_batch=0", "data.regular_per_batch=0"], "at least one pair"),
+    (["data.batch_groups=0"], "data.batch_groups"),
     (["data.eval_batch_size=0"], "data.eval_batch_size"),
     (["trainer.limit_train_batches=-2"], "trainer.limit_train_batches"),
     (["+ckpt_path=no/such.ckpt"], "ckpt_path=no/such.ckpt"),

@@ -22,23 +22,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+def _session_pids(sid: int) -> list[int]:
+    """Processes of session ``sid`` (Ray workers put themselves in process groups of their own, not the head's)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            os.killpg(proc.pid, sig)  # its own session: only what this fixture started
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
+        if int(fields[3]) == sid:  # after "pid (comm)": state, ppid, pgrp, session
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _stop_session(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL, to every process of the session ``proc`` leads: only what this fixture started."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        for pid in _session_pids(proc.pid):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and _session_pids(proc.pid):
+            proc.poll()
+            time.sleep(0.2)
+        if not _session_pids(proc.pid):
+            break
+    proc.poll()
 
 
 @contextmanager
 def ray_head(num_cpus: int = 2):
     """``ray start --head --block`` on 127.0.0.1 in a short temp dir (Ray's socket paths must stay under 107
-    bytes); yields the GCS address. SIGTERM to ``--block``'s session stops every process of this cluster."""
+    bytes); yields the GCS address. Stopping ``--block``'s session stops every process of this cluster."""
     ray_bin = Path(sys.executable).with_name("ray")
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     port = free_port()
@@ -61,7 +78,7 @@ def ray_head(num_cpus: int = 2):
             raise RuntimeError("ray head did not start within 120 s")
         yield address
     finally:
-        _stop_group(proc)
+        _stop_session(proc)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
 

@@ -94,6 +94,8 @@ def collect_predictions(model: Any, datamodule: Any, splits: list[str]) -> dict[
     import torch
 
     pred, true, names, fg, bg = [], [], [], [], []
+    if datamodule.presets is None:  # fit ran in spawned or forked DDP processes: this one never set up the data
+        datamodule.setup("test")
     ids = datamodule.presets.ids.to_numpy(zero_copy_only=False)  # preset ids: the report's contact sheet finds frames by id
     model.eval()
     with torch.no_grad():

@@ -109,7 +109,7 @@ class DriftMonitor(RollbackJudge):
                 emit_event(trainer, "drift_reference", source=self.reference_source, bins=self.bins)
             self._write(trainer)
             return
-        kl = kl_divergence(counts, self.reference, self.smoothing)
+        kl = trainer.strategy.broadcast(kl_divergence(counts, self.reference, self.smoothing), src=0)  # one decision for all ranks
         self.kl_history.append({"epoch": trainer.current_epoch, "step": trainer.global_step, "kl": kl})
         publish_metrics(trainer, {"drift/kl": kl})
         self._write(trainer)

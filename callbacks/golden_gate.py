@@ -90,7 +90,8 @@ class GoldenSetGate(RollbackJudge):
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
-        rates = {path: self._pass_rate(trainer, path) for path in self.paths}
+        # Under DDP every rank must take rank 0's decision (a rollback on one rank alone would split the replicas).
+        rates = trainer.strategy.broadcast({path: self._pass_rate(trainer, path) for path in self.paths}, src=0)
         for path, rate in rates.items():
             if math.isnan(rate):
                 raise RuntimeError(f"GoldenSetGate: no {path}-path golden pass rate: {metric_name(path, self.pass_metric)!r} "

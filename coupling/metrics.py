@@ -29,7 +29,7 @@ class _CatMetric(Metric):
         self.target.append(target.detach().float().flatten())
 
     def _arrays(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.preds:
+        if len(self.preds) == 0:  # a list while collecting, one tensor once a DDP sync has concatenated it
             return torch.zeros(0), torch.zeros(0)
         return dim_zero_cat(self.preds).cpu(), dim_zero_cat(self.target).cpu()
 

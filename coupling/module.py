@@ -27,10 +27,13 @@ from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, Spear
 
 
 def _ranking_metrics(golden: bool) -> MetricCollection:
-    metrics = {"mae": MeanAbsoluteError(), "spearman": SpearmanRho(), "kendall": KendallTau(),
-               "pairwise_acc": PairwiseAccuracy()}
+    # Under DDP every rank validates the whole split (only training is sharded), so every rank already
+    # holds the full-split value: a sync would count each pair once per rank (and change Kendall's ties).
+    kw = {"sync_on_compute": False}
+    metrics = {"mae": MeanAbsoluteError(**kw), "spearman": SpearmanRho(**kw), "kendall": KendallTau(**kw),
+               "pairwise_acc": PairwiseAccuracy(**kw)}
     if golden:
-        metrics["pass_rate"] = GoldenPassRate()
+        metrics["pass_rate"] = GoldenPassRate(**kw)
     return MetricCollection(metrics)
 
 

@@ -44,7 +44,7 @@ smoke: venv
 	$(PY) train.py experiment=smoke
 
 # Packages already in ruff's format; the rest joins them in one commit of its own (docs/architecture.md).
-FORMATTED := aivj/contract aivj/inference aivj/services aivj/pipeline aivj/home.py aivj/configs.py \
+FORMATTED := aivj/contract aivj/inference aivj/services aivj/pipeline aivj/home.py aivj/configs.py tests/test_batch_contract.py \
 	tests/helpers tests/test_inference.py tests/test_services_foundation.py tests/test_state_root.py tests/test_architecture.py
 
 lint: venv

@@ -17,8 +17,8 @@ from aivj.contract.atomic import atomic_dir
 from aivj.contract.layout import LayoutError, check_parquet
 from aivj.ingest.labels import read_labels
 from aivj.ingest.packs import set_aside_reason
+from aivj.ingest.parsed_files import ParsedFiles
 from aivj.ingest.readers import read_manifest
-from aivj.ingest.registry import Registry
 from aivj.ingest.sources import RawPair, SourceError, discover
 from aivj.ingest.tables import write_output
 from aivj.milk.batch import PresetRecord, load_preset_files
@@ -121,7 +121,7 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
                 kept.append(row)
 
     out_dir = Path(out_dir)
-    registry = Registry(out_dir, FEATURE_VERSION)
+    registry = ParsedFiles(out_dir, FEATURE_VERSION)
     records, parsed = _load_presets(kept, registry, workers, progress)
     pairs: list[RawPair] = []
     for row in kept:
@@ -162,7 +162,7 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
     return Result(summary, quarantine)
 
 
-def _load_presets(rows: list[RawPair], registry: Registry, workers: int | None, progress: bool) -> tuple[dict[str, PresetRecord], int]:
+def _load_presets(rows: list[RawPair], registry: ParsedFiles, workers: int | None, progress: bool) -> tuple[dict[str, PresetRecord], int]:
     """Records for every preset path the rows use; unchanged files come from the registry."""
     from aivj.ingest.tables import cached_records
 

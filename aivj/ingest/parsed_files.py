@@ -1,4 +1,4 @@
-"""The processed-file registry (``DIR/_registry.json``): which preset files were already parsed.
+"""Which preset files were already parsed (``DIR/_registry.json``; not the model registry, aivj/registry).
 
 A file whose size and mtime are unchanged keeps its content hash (and its parse error, if any),
 so a re-run or a grown input parses only new or changed files; their features come from the
@@ -16,7 +16,7 @@ from aivj.contract.atomic import write_json_atomic
 REGISTRY_NAME = "_registry.json"
 
 
-class Registry:
+class ParsedFiles:
     def __init__(self, out_dir: Path, feature_version: int) -> None:
         self.path = Path(out_dir) / REGISTRY_NAME
         self.feature_version = feature_version

@@ -133,7 +133,7 @@ def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache 
         else:
             todo.append(j)
     cols = [TextColumn("render (ray)" if ray else "render"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn()]
-    if ray:
+    if ray and todo:  # everything settled already: no cluster to join
         from aivj.refinery.ray_pool import render_on_ray
 
         bar = Progress(*cols, disable=not progress, transient=False)

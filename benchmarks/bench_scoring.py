@@ -1,10 +1,14 @@
 """Pair scoring: time to score 10,000 candidate (FG, BG) pairs from a pack's cached encodings.
 
-    .venv/bin/python benchmarks/bench_scoring.py [--presets 200] [--pairs 10000] [--threads 1 2] [--write]
+    .venv/bin/python benchmarks/bench_scoring.py [--presets 200] [--pairs 10000] [--threads 1 2] [--pack 2000] [--write]
 
 Encodes ``--presets`` presets once (timed separately), then scores ``--pairs`` random ordered
-pairs with DualLayerCouplingNetwork (conf/model/coupling.yaml's default size) in torch eager and
-in onnxruntime (the exported pairs.onnx), at each thread count. Reports the median of 15 runs.
+pairs with DualLayerCouplingNetwork (conf/model/coupling.yaml's default size) in torch eager
+(``score_pairs(..., outputs=("score",))``) and in onnxruntime (the exported pairs.onnx), at each
+thread count, beside a reference timed in the same run: the naive 106k-parameter MultiheadAttention
+scorer of benchmarks/bench_training.py on the same pairs (its forward, inference mode). Then a
+whole pack's N x N candidates (``--pack`` presets): ``--pack-rows`` FG rows against every BG preset
+are timed and the N x N time is extrapolated from that rate. Medians of ``--runs`` runs.
 ``--write`` puts the figures into docs/benchmarks.md under "## Pair scoring" (replacing it).
 """
 
@@ -30,10 +34,12 @@ from aivj.inference.onnx import export_split_onnx  # noqa: E402
 from coupling.nets.coupling_net import DualLayerCouplingNetwork  # noqa: E402
 from tests.helpers.fake_batches import fake_presets  # noqa: E402
 
+from bench_training import NaiveCrossAttention  # noqa: E402
+
 TARGET_MS = 50.0
 
 
-def median_ms(fn, runs: int = 15) -> float:
+def median_ms(fn, runs: int = 9) -> float:
     fn()
     times = []
     for _ in range(runs):
@@ -43,50 +49,95 @@ def median_ms(fn, runs: int = 15) -> float:
     return statistics.median(times)
 
 
+def pack_rate(net, enc: torch.Tensor, rows: int) -> float:
+    """Pairs/s of scoring ``rows`` FG presets against every BG preset of the pack (N x N in blocks)."""
+    n = enc.shape[0]
+    bg = torch.arange(n).repeat(8)
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, rows, 8):
+            fg = torch.arange(start, start + 8).repeat_interleave(n)
+            net.score_pairs(enc, fg, bg, outputs=("score",))
+    return rows * n / (time.perf_counter() - t)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", type=int, default=200)
     ap.add_argument("--pairs", type=int, default=10_000)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--pack", type=int, default=2000, help="presets of the N x N pack (0: skip)")
+    ap.add_argument("--pack-rows", type=int, default=16, help="FG rows of the pack timed (x N pairs)")
     ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
     args = ap.parse_args(argv)
     import onnxruntime as ort
 
     torch.manual_seed(0)
     net = DualLayerCouplingNetwork().eval()
+    naive = NaiveCrossAttention().eval()
     params = sum(p.numel() for p in net.parameters())
     p = fake_presets(args.presets, seed=1)
     fg, bg = torch.randint(0, args.presets, (args.pairs,)), torch.randint(0, args.presets, (args.pairs,))
+    vec = torch.cat([p["static"], p["render"], p["has_render"].float()[:, None]], -1)
+    runs = args.runs
     with tempfile.TemporaryDirectory() as tmp:
         enc_path, pair_path = export_split_onnx(net, tmp)
         onnx_kb = (enc_path.stat().st_size + pair_path.stat().st_size) / 1024
         rows = []
         for threads in args.threads:
             torch.set_num_threads(threads)
-            with torch.inference_mode():
-                encode_ms = median_ms(lambda: net.encode_presets(p["static"], p["render"], p["has_render"]))
-                enc = net.encode_presets(p["static"], p["render"], p["has_render"])
-                torch_ms = median_ms(lambda: net.score_pairs(enc, fg, bg))
             so = ort.SessionOptions()
             so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
             sess = ort.InferenceSession(str(pair_path), so, providers=["CPUExecutionProvider"])
-            feed = {"cache": enc.numpy(), "fg_idx": fg.numpy(), "bg_idx": bg.numpy()}
-            ort_ms = median_ms(lambda: sess.run(None, feed))
-            rows.append((threads, encode_ms, torch_ms, ort_ms))
-    load = os.getloadavg()[0]
+            with torch.inference_mode():
+                encode_ms = median_ms(lambda: net.encode_presets(p["static"], p["render"], p["has_render"]), runs)
+                enc = net.encode_presets(p["static"], p["render"], p["has_render"])
+                feed = {"cache": enc.numpy(), "fg_idx": fg.numpy(), "bg_idx": bg.numpy()}
+                # interleaved, so that the reference and both engines see the same machine load
+                times = {"ref": [], "torch": [], "ort": []}
+                fns = {"ref": lambda: naive(vec[fg], vec[bg]), "ort": lambda: sess.run(None, feed),
+                       "torch": lambda: net.score_pairs(enc, fg, bg, outputs=("score",))}
+                for r in range(runs + 1):
+                    for name, fn in fns.items():
+                        t = time.perf_counter()
+                        fn()
+                        if r:
+                            times[name].append((time.perf_counter() - t) * 1000)
+            ref_ms, torch_ms, ort_ms = (statistics.median(times[k]) for k in ("ref", "torch", "ort"))
+            rows.append((threads, encode_ms, ref_ms, torch_ms, ort_ms, os.getloadavg()[0]))
+    pack = None
+    if args.pack:
+        torch.set_num_threads(1)
+        pp = fake_presets(args.pack, seed=2)
+        with torch.inference_mode():
+            t = time.perf_counter()
+            enc = net.encode_presets(pp["static"], pp["render"], pp["has_render"])
+            pack_encode_s = time.perf_counter() - t
+        rate = pack_rate(net, enc, args.pack_rows)
+        pack = (pack_encode_s, rate, args.pack ** 2 / rate)
+    load = os.getloadavg()
     lines = [
         "## Pair scoring", "",
-        f"Date {time.strftime('%Y-%m-%d')}; machine: {platform.machine()}, {os.cpu_count()} cores, load average "
-        f"{load:.1f} when measured (other jobs running raise every figure). torch {torch.__version__}, "
-        f"onnxruntime {ort.__version__}. Command: `.venv/bin/python benchmarks/bench_scoring.py --presets {args.presets}"
-        f" --pairs {args.pairs} --threads {' '.join(map(str, args.threads))} --write`.", "",
-        f"DualLayerCouplingNetwork, default config ({params:,} parameters, ONNX {onnx_kb:.0f} KB): {args.pairs:,} random"
-        f" ordered pairs from a pack of {args.presets} presets whose encodings are cached. Median of 15 runs; target"
-        f" < {TARGET_MS:.0f} ms per {args.pairs:,} pairs.", "",
-        "| threads | encode pack (ms) | score pairs, torch (ms) | score pairs, onnxruntime (ms) |",
-        "| --- | --- | --- | --- |",
-        *[f"| {t} | {e:.1f} | {tm:.1f} | {o:.1f} |" for t, e, tm, o in rows], "",
+        f"- Date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {platform.machine()}, {os.cpu_count()} cores; "
+        f"load average {load[0]:.1f} at the end (1 min; {load[1]:.1f} over 5 min), per row below. torch {torch.__version__}, "
+        f"onnxruntime {ort.__version__}.",
+        f"- Command: `.venv/bin/python benchmarks/bench_scoring.py --presets {args.presets} --pairs {args.pairs} --threads "
+        f"{' '.join(map(str, args.threads))} --pack {args.pack} --pack-rows {args.pack_rows}` (also run by `make bench`).",
+        f"- DualLayerCouplingNetwork, default config ({params:,} parameters, ONNX {onnx_kb:.0f} KB): {args.pairs:,} random"
+        f" ordered pairs from a pack of {args.presets} presets whose encodings are cached; median of {runs} interleaved runs;"
+        f" target < {TARGET_MS:.0f} ms per {args.pairs:,} pairs. Reference: the naive 106k-parameter MultiheadAttention "
+        "scorer (benchmarks/bench_training.py) on the same pairs, timed between them.", "",
+        "| threads | load | encode pack (ms) | reference (ms) | torch (ms) | torch vs reference | onnxruntime (ms) | onnxruntime vs reference |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[f"| {t} | {ld:.1f} | {e:.1f} | {r:.0f} | {tm:.1f} | **{r / tm:.1f}x** | {o:.1f} | **{r / o:.1f}x** |"
+          for t, e, r, tm, o, ld in rows], "",
     ]
+    if pack:
+        enc_s, rate, total = pack
+        lines += [f"Whole pack, N x N: {args.pack:,} presets = {args.pack ** 2:,} ordered pairs (self-pairs included), "
+                  f"torch, 1 thread: encoding {enc_s:.2f} s; scoring {rate:,.0f} pairs/s over {args.pack_rows} FG rows x "
+                  f"{args.pack:,} BG presets, so **{total:.0f} s** for the whole pack.", ""]
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -27,11 +27,11 @@ def test_every_training_batch_of_an_epoch_has_4_elite_and_32_regular(data_dir):
     dm = _dm(data_dir)
     batches = list(dm.train_dataloader())
     assert len(batches) == len(dm.train_sampler)
-    for b in batches[:-1]:
+    for b in batches:  # the last one too: it is filled up from the start of the epoch
         assert int(b["is_elite"].sum()) == 4 and len(b["score"]) == 36
         assert torch.all(b["score"][b["is_elite"]] >= 4.0)
     n_regular = int((~dm.splits["train"].cols["is_elite"]).sum())
-    assert sum(int((~b["is_elite"]).sum()) for b in batches) == n_regular
+    assert sum(int((~b["is_elite"]).sum()) for b in batches) == 32 * len(batches) >= n_regular > 32 * (len(batches) - 1)
 
 
 def test_golden_pairs_never_reach_training_batches(data_dir):

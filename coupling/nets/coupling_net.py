@@ -20,6 +20,7 @@ from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
 from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
+from coupling.nets.dropout import FastDropout
 
 
 class RenderPredictor(nn.Module):
@@ -32,7 +33,7 @@ class RenderPredictor(nn.Module):
 
     def __init__(self, hidden: int = 128, dropout: float = 0.1, stats_window: int = 2000) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.GELU(), nn.Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.GELU(), FastDropout(dropout),
                                  nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, RENDER_DIM))
         self.stats_window = stats_window  # batches: a cumulative mean first, then an EMA over ~this many
         self.register_buffer("render_mean", torch.zeros(RENDER_DIM))
@@ -154,7 +155,7 @@ class DualLayerCouplingNetwork(nn.Module):
                            render_dropout=render_dropout, render_predictor=render_predictor)
         self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout, render_dropout, render_predictor)
         self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
-        self.trunk = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), nn.Dropout(dropout),
+        self.trunk = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), FastDropout(dropout),
                                    nn.Linear(hidden, hidden), nn.GELU())
         self.heads = nn.Linear(hidden, 3)  # score, S, T logits
         self.weights = AdaptiveWeightNetwork(hidden, adaptive)

@@ -46,7 +46,7 @@ def test_ray_frames_are_bit_identical_to_the_local_pool(cluster, tmp_path):
         assert by_ray[pid]["mean_luma"] == by_local[pid]["mean_luma"]
 
 
-def test_a_killed_worker_is_retried_and_a_crashing_preset_is_recorded(cluster, tmp_path, monkeypatch):
+def test_a_killed_worker_is_retried_and_crashes_are_recorded(cluster, tmp_path, monkeypatch):
     source = (DEBIAN / THREE[1]).read_text(errors="replace")
     killed = tmp_path / "kill_me.milk"
     killed.write_text(source + "\nper_frame_99=q3=1;\n")
@@ -64,11 +64,15 @@ def test_a_killed_worker_is_retried_and_a_crashing_preset_is_recorded(cluster, t
     kid = by_name["kill_me.milk"]["id"]
     assert np.array_equal(cache.load_frames(kid), local.load_frames(kid))  # the retry rendered it right
 
-    monkeypatch.setenv("AIVJ_REFINERY_FAULT", "crash:crash_me.milk")  # aborts every time: a real crash
-    res = render_presets(_jobs([crash]), settings, cache, workers=1, progress=False, ray=cluster)
-    (rec,) = res.values()
-    assert rec["status"] == "crash" and "worker died" in rec["reason"] and rec["path"] == str(crash)
-    assert cache.statuses()[rec["id"]]["status"] == "crash"
+    raises = tmp_path / "raise_me.milk"
+    raises.write_text(source + "\nper_frame_99=q4=1;\n")
+    # crash: aborts every time, a real crash; raise: a Python error inside the actor
+    monkeypatch.setenv("AIVJ_REFINERY_FAULT", "crash:crash_me.milk,raise:raise_me.milk")
+    res = render_presets(_jobs([crash, raises]), settings, cache, workers=2, progress=False, ray=cluster)
+    by_name = {Path(r["path"]).name: r for r in res.values()}
+    assert by_name["crash_me.milk"]["status"] == "crash" and "worker died" in by_name["crash_me.milk"]["reason"]
+    assert by_name["raise_me.milk"]["status"] == "crash" and "test fault in raise_me.milk" in by_name["raise_me.milk"]["reason"]
+    assert {cache.statuses()[r["id"]]["status"] for r in res.values()} == {"crash"}
 
 
 def test_no_cluster_at_the_address_is_one_line(tmp_path):

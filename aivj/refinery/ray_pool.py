@@ -14,9 +14,11 @@ the bytes the driver sent (a texture in the preset's own folder does not travel 
 Failures are recorded as the local pool records them: ``load_error`` and ``black`` come from
 ``render_job``; ``timeout`` when no answer comes within the timeout (the actor is killed and replaced);
 ``crash`` when a preset's worker dies. A worker can also die for reasons of its own (killed from outside,
-a lost node), so a job whose actor died is retried once on a fresh actor and recorded ``crash`` only when
-its second actor dies too. Test hooks (``AIVJ_REFINERY_FAULT``): ``crash:NAME``, ``hang:NAME`` as in the
-local worker, and ``kill:NAME``: the actor SIGKILLs itself on the first attempt at NAME.
+a lost node), so a job whose actor died is retried once (on the next free actor; the dead one is
+replaced) and recorded ``crash`` only when its second actor dies too. A Python error inside an actor is a
+``crash`` with the error as its reason (a local worker dies of it). Test hooks (``AIVJ_REFINERY_FAULT``): ``crash:NAME``, ``hang:NAME`` as in the
+local worker, ``kill:NAME``: the actor SIGKILLs itself on the first attempt at NAME, ``raise:NAME``: a Python
+error in the actor; several, comma-separated.
 """
 
 from __future__ import annotations
@@ -57,14 +59,17 @@ class RenderActor:
         from aivj.refinery.worker import render_job
 
         t0 = time.perf_counter()
-        kind, _, name = os.environ.get("AIVJ_REFINERY_FAULT", "").partition(":")
-        if kind and job["path"].endswith(name):
-            if kind == "hang":
-                time.sleep(3600)
-            if kind == "kill" and job["attempt"] == 0:
-                os.kill(os.getpid(), signal.SIGKILL)
-            if kind == "crash":
-                os.abort()
+        for fault in filter(None, os.environ.get("AIVJ_REFINERY_FAULT", "").split(",")):
+            kind, _, name = fault.partition(":")
+            if job["path"].endswith(name):
+                if kind == "hang":
+                    time.sleep(3600)
+                if kind == "kill" and job["attempt"] == 0:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if kind == "crash":
+                    os.abort()
+                if kind == "raise":
+                    raise RuntimeError(f"test fault in {name}")
         path = job["path"]
         if not os.access(path, os.R_OK):  # not on this node: render the bytes the driver read
             copy = self.tmp / job["id"] / Path(path).name
@@ -124,7 +129,7 @@ def render_on_ray(todo: list, settings: RenderSettings, cache: FrameCache, shim:
     """Render ``todo`` (``render.Job``s) on Ray actors; writes frames and status records into ``cache``;
     returns {id: record}. ``bar``: the caller's progress display (render.py's columns)."""
     import ray
-    from ray.exceptions import RayActorError, WorkerCrashedError
+    from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
     joined = connect(address)
     actor_cls = _actor_class(shim)
@@ -173,12 +178,17 @@ def render_on_ray(todo: list, settings: RenderSettings, cache: FrameCache, shim:
                             raise RuntimeError(f"render actor failed to start: {_cause(exc)}") from None
                         died[s.job.id] = died.get(s.job.id, 0) + 1
                         if died[s.job.id] < ATTEMPTS:
-                            queue.append((s.job, s.attempt + 1))  # next in line, on a fresh actor
+                            queue.append((s.job, s.attempt + 1))  # next in line
                             s.job = None
                         else:
                             finish(s, {"id": s.job.id, "status": "crash",
                                        "reason": f"worker died while rendering ({ATTEMPTS} Ray actors in a row)"})
                         slots[i] = start()
+                        continue
+                    except RayTaskError as exc:
+                        if s.job is None:
+                            raise RuntimeError(f"render actor failed to start: {_cause(exc)}") from None
+                        finish(s, {"id": s.job.id, "status": "crash", "reason": f"worker raised {_cause(exc)}"})
                         continue
                     if s.job is not None:
                         rec, frames = answer

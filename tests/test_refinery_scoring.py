@@ -119,3 +119,15 @@ def test_scoring_is_fast_enough(bank):
 def test_exposure_is_zero_at_black_and_too_bright_and_peaks_mid_range():
     e = scoring.exposure(np.array([0.0, 0.2, 0.48, 0.8, 0.96, 1.0]))
     assert e[0] == 0 and e[4] == 0 and e[5] == 0 and e[2] == pytest.approx(1.0) and e[1] < e[2] > e[3]
+
+
+def test_a_saved_bank_loads_back_once_per_array(bank, tmp_path):
+    """Loading N presets reads each array once (it used to re-read the whole archive per preset: 24 GB at 11,000)."""
+    b, _ = bank
+    b.save(tmp_path / "bank.npz")
+    back = PresetBank.load(tmp_path / "bank.npz")
+    assert back.ids == b.ids
+    for name in ("summary", "layout", "motion"):
+        assert all(np.array_equal(back.descriptors[k][name], b.descriptors[k][name]) for k in b.ids)
+        assert len({id(back.descriptors[k][name].base) for k in b.ids}) == 1  # views of one array, not N copies
+    assert np.array_equal(back.vitality, b.vitality)

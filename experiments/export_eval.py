@@ -1,6 +1,6 @@
 """Measure what the browser receives: export a pack of presets the model never saw, compare with the refinery.
 
-    .venv/bin/python experiments/export_eval.py --presets DIR [--n-presets 60] [--pairs 600] [--model V]
+    .venv/bin/python experiments/export_eval.py --presets DIR [--n-presets 60] [--pairs 600] [--model V] [--split test_unseen]
 
 Samples ``--n-presets`` presets from DIR whose content (and twin group: identical static features)
 is absent from the training data, writes a pack in the user's layout with random FG/BG pairs among
@@ -25,7 +25,16 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def unseen_presets(folder: Path, data_dir: Path, n: int, seed: int) -> list[Path]:
+def held_out_ids(data_dir: Path, split: str) -> set[str]:
+    """Presets of a held-out split (test_unseen, golden): their twin groups never reach train."""
+    import pyarrow.dataset as pads
+
+    part = pads.dataset(data_dir / "pairs", partitioning="hive").to_table(columns=["fg_id", "bg_id", "split"]).to_pandas()
+    part = part[part.split == split]
+    return set(part.fg_id) | set(part.bg_id)
+
+
+def unseen_presets(folder: Path, data_dir: Path, n: int, seed: int, split: str | None = None) -> list[Path]:
     from aivj.milk.features import extract_features
     from aivj.milk.hashing import content_hash
     from aivj.milk.parser import parse_milk
@@ -34,6 +43,7 @@ def unseen_presets(folder: Path, data_dir: Path, n: int, seed: int) -> list[Path
     ids = set(known["preset_id"].to_pylist())
     feats = {np.asarray(f, np.float32).tobytes() for f in known["features"].to_pylist()}
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".milk" and p.is_file())
+    wanted = held_out_ids(data_dir, split) if split else set()
     rng = np.random.default_rng(seed)
     out = []
     for i in rng.permutation(len(files)):
@@ -42,7 +52,7 @@ def unseen_presets(folder: Path, data_dir: Path, n: int, seed: int) -> list[Path
             f = np.asarray(extract_features(parse_milk(data, str(files[i]))), np.float32).tobytes()
         except ValueError:
             continue
-        if content_hash(data) not in ids and f not in feats:
+        if (content_hash(data) in wanted) if split else (content_hash(data) not in ids and f not in feats):
             out.append(files[i])
         if len(out) == n:
             break
@@ -93,10 +103,12 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=600)
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", default=None, choices=("test_unseen", "golden"),
+                    help="take the presets from this held-out split of --data instead of presets absent from it")
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aivj_export_eval_"))
-    presets = unseen_presets(args.presets, args.data, args.n_presets, args.seed)
+    presets = unseen_presets(args.presets, args.data, args.n_presets, args.seed, args.split)
     pack = work / "unseen_pack"
     write_pack(pack, presets, args.pairs, args.seed)
     model = ["--model", args.model] if args.model else []

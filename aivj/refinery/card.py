@@ -75,7 +75,8 @@ def write_card(path: Path, info: dict, pairs: pa.Table, presets: pa.Table, res: 
         "# data/default: the embedded default dataset (refinery)", "",
         "Labels from real projectM renders of the preset collections below plus alchemy pairs; see docs/refinery.md",
         "for the renderer, descriptors and the score formula (score version "
-        f"{s['score_version']}). Layout: datamodules/layout.py (`presets.parquet`, `pairs/`, `elite.parquet`, `_summary.json`).", "",
+        f"{s['score_version']}). Layout: aivj/contract/layout.py (`presets.parquet`, `pairs/`, `elite.parquet`, `_summary.json`).",
+        "Where each collection comes from (Debian's projectm-data, Cream of the Crop): docs/refinery.md.", "",
         "## Rebuild", "", "```", "apt-get install -y libprojectm-dev projectm-data   # once", command, "```", "",
         f"Render settings: `{s['render_settings']}` (cache `build/refinery/{s['cache_tag']}`). Build took {s['build_seconds']} s"
         f" with renders cached; the renders themselves took {s['render_worker_seconds']:.0f} worker-seconds"

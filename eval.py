@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the test splits and the golden set; writes ``metrics.json``.
 
-    python eval.py ckpt_path=outputs/train/runs/<run>/checkpoints/last.ckpt
+python eval.py ckpt_path=outputs/train/runs/<run>/checkpoints/last.ckpt
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as exc:
-        raise ConfigError(f"ckpt_path={cfg.ckpt_path}: its weights do not fit model={cfg.model.get('_target_')} "
-                          f"({str(exc).strip().splitlines()[0][:160]})") from None
+        raise ConfigError(
+            f"ckpt_path={cfg.ckpt_path}: its weights do not fit model={cfg.model.get('_target_')} "
+            f"({str(exc).strip().splitlines()[0][:160]})"
+        ) from None
     trainer = build(cfg.trainer, logger=instantiate_group(cfg.get("logger")), callbacks=[])
     trainer.test(model=model, datamodule=datamodule)
     metrics = scalar_metrics(trainer.callback_metrics)

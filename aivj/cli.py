@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a bug or an input no check foresaw
         if debug_enabled():
             raise
-        print(f"aivj {name}: {type(exc).__name__}: {one_line(exc)} (aivj --debug {name} ... shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"aivj {name}: {type(exc).__name__}: {one_line(exc)} (aivj --debug {name} ... shows the traceback)", file=sys.stderr
+        )
         return EXIT_NOTHING_USABLE
 
 

@@ -19,7 +19,6 @@ log = logging.getLogger("aivj")
 register_resolvers()  # before Hydra composes: configs read ${threshold:...}
 
 
-
 def build(cfg: Any, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` restricted to ``TRUSTED_TARGETS``."""
     return hydra.utils.instantiate(cfg, _execution_whitelist_=TRUSTED_TARGETS, **kwargs)
@@ -106,8 +105,13 @@ def collect_predictions(model: Any, datamodule: Any, splits: list[str]) -> dict[
                 fg.append(ids[batch["fg_idx"].numpy()])
                 bg.append(ids[batch["bg_idx"].numpy()])
                 names += [split] * len(batch["score"])
-    return {"pred": np.concatenate(pred), "score": np.concatenate(true), "split": np.asarray(names, dtype=object),
-            "fg_id": np.concatenate(fg), "bg_id": np.concatenate(bg)}
+    return {
+        "pred": np.concatenate(pred),
+        "score": np.concatenate(true),
+        "split": np.asarray(names, dtype=object),
+        "fg_id": np.concatenate(fg),
+        "bg_id": np.concatenate(bg),
+    }
 
 
 def report_and_register(cfg: DictConfig, model: Any, datamodule: Any, metrics: dict[str, float], best_ckpt: str) -> None:
@@ -125,8 +129,13 @@ def report_and_register(cfg: DictConfig, model: Any, datamodule: Any, metrics: d
     predictions = collect_predictions(model, datamodule, list(dict.fromkeys(datamodule.test_split_names)))
     write_report(run_dir, predictions, metrics, champion_metrics)
     version, promoted, reason = register_run(
-        run_dir, best_ckpt, OmegaConf.to_container(cfg, resolve=True), metrics, data_dir=str(datamodule.data_dir),
-        auto_promote=cfg.registry.auto_promote, registry_dir=cfg.paths.registry_dir,
+        run_dir,
+        best_ckpt,
+        OmegaConf.to_container(cfg, resolve=True),
+        metrics,
+        data_dir=str(datamodule.data_dir),
+        auto_promote=cfg.registry.auto_promote,
+        registry_dir=cfg.paths.registry_dir,
         rules=PromotionRules.from_config(cfg.registry),
     )
     log.info(f"registry: {version} {'promoted to champion' if promoted else 'kept as candidate'} ({reason})")

@@ -24,11 +24,23 @@ from aivj.inference.checkpoint import read_checkpoint
 
 EXIT_BAD_INPUT = 2
 # key -> smallest allowed value; None/null is allowed wherever Lightning or the datamodule allow it
-_TRAINER_INTS = {"max_epochs": -1, "min_epochs": 0, "max_steps": -1, "check_val_every_n_epoch": 1,
-                 "log_every_n_steps": 1, "accumulate_grad_batches": 1}
+_TRAINER_INTS = {
+    "max_epochs": -1,
+    "min_epochs": 0,
+    "max_steps": -1,
+    "check_val_every_n_epoch": 1,
+    "log_every_n_steps": 1,
+    "accumulate_grad_batches": 1,
+}
 _TRAINER_FRACTIONS = ("limit_train_batches", "limit_val_batches", "limit_test_batches", "val_check_interval")
-_DATA_INTS = {"elite_per_batch": 0, "regular_per_batch": 0, "batch_groups": 1, "eval_batch_size": 1, "num_workers": 0,
-              "min_score_bin": 0}
+_DATA_INTS = {
+    "elite_per_batch": 0,
+    "regular_per_batch": 0,
+    "batch_groups": 1,
+    "eval_batch_size": 1,
+    "num_workers": 0,
+    "min_score_bin": 0,
+}
 
 
 class ConfigError(ValueError):
@@ -142,7 +154,10 @@ def check_targets(cfg: DictConfig) -> None:
 
 def check_thresholds(cfg: DictConfig) -> None:
     """Gates that are rates lie in [0, 1]; the drift threshold is a positive KL."""
-    keys = [*_RATES, *(f"callbacks.golden_gate.thresholds.{p}" for p in (OmegaConf.select(cfg, "callbacks.golden_gate.thresholds") or {}))]
+    keys = [
+        *_RATES,
+        *(f"callbacks.golden_gate.thresholds.{p}" for p in (OmegaConf.select(cfg, "callbacks.golden_gate.thresholds") or {})),
+    ]
     for key in keys:
         value = OmegaConf.select(cfg, key)
         if value is not None and (not _is_number(value) or not 0.0 <= value <= 1.0):

@@ -33,17 +33,35 @@ HEADING = "Export: pairs-quality with renders (`aivj export pairs-quality --rend
 
 
 def run_export(pack: Path, cache: Path, workers: int, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "aivj.export.cli", "pairs-quality", "--pack", str(pack), "--workers", str(workers),
-           "--cache-dir", str(cache), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aivj.export.cli",
+        "pairs-quality",
+        "--pack",
+        str(pack),
+        "--workers",
+        str(workers),
+        "--cache-dir",
+        str(cache),
+        "--out",
+        str(out),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
         raise SystemExit(f"export failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
     meta = json.loads(out.with_name(out.name[:-5] + ".meta.json").read_text())
-    return {"wall_s": round(wall, 1), "render_s": meta["seconds"]["render"], "score_s": meta["seconds"]["score"],
-            "renders": meta["renders"], "pairs": meta["pairs"], "agreement": meta["agreement_with_refinery"],
-            "line": proc.stdout.strip().splitlines()[-1]}
+    return {
+        "wall_s": round(wall, 1),
+        "render_s": meta["seconds"]["render"],
+        "score_s": meta["seconds"]["score"],
+        "renders": meta["renders"],
+        "pairs": meta["pairs"],
+        "agreement": meta["agreement_with_refinery"],
+        "line": proc.stdout.strip().splitlines()[-1],
+    }
 
 
 def main() -> None:
@@ -63,22 +81,22 @@ def main() -> None:
     r = cold["renders"]
     text = f"""## {HEADING}
 
-- Date: {time.strftime('%Y-%m-%d')}. Machine: 2 cores, no GPU, Mesa llvmpipe; **the lead's render job
+- Date: {time.strftime("%Y-%m-%d")}. Machine: 2 cores, no GPU, Mesa llvmpipe; **the lead's render job
   (`aivj.refinery.worker` processes) was using the cores at the same time** (load average after the run
   {load[0]:.1f}), so these are upper bounds.
 - Command: `.venv/bin/python benchmarks/bench_export.py --pairs {args.pairs} --workers {args.workers}`: a coupled
-  pack of {cold['pairs']['in']} pairs in the user's layout, every pair its own FG and BG file ({r['distinct_presets']}
+  pack of {cold["pairs"]["in"]} pairs in the user's layout, every pair its own FG and BG file ({r["distinct_presets"]}
   distinct Debian presets), exported with the shipped champion and `--render auto` into an empty temporary
   frame cache, then again from the warm cache. Wall time of the whole command (Python start-up and model
   load included).
 
 | cache | wall (s) | rendering (s) | scoring (s) | rendered | cached | failed |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| empty | {cold['wall_s']} | {cold['render_s']} | {cold['score_s']} | {r['rendered']} | {r['cached']} | {r['failed']} |
-| warm | {warm['wall_s']} | {warm['render_s']} | {warm['score_s']} | {warm['renders']['rendered']} | {warm['renders']['cached']} | {warm['renders']['failed']} |
+| empty | {cold["wall_s"]} | {cold["render_s"]} | {cold["score_s"]} | {r["rendered"]} | {r["cached"]} | {r["failed"]} |
+| warm | {warm["wall_s"]} | {warm["render_s"]} | {warm["score_s"]} | {warm["renders"]["rendered"]} | {warm["renders"]["cached"]} | {warm["renders"]["failed"]} |
 
 On that pack the model's ranking against the refinery's own score: pairwise accuracy
-{cold['agreement']['pairwise_acc']}, Spearman {cold['agreement']['spearman']} ({cold['agreement']['pairs']} pairs without a dead layer;
+{cold["agreement"]["pairwise_acc"]}, Spearman {cold["agreement"]["spearman"]} ({cold["agreement"]["pairs"]} pairs without a dead layer;
 these Debian presets include ones the champion trained on, so this is not the unseen figure: see
 tests/test_export_render.py for presets it never saw).
 """

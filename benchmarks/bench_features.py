@@ -63,7 +63,9 @@ def modules_at(rev: str):
     tmp = Path(tempfile.mkdtemp(prefix="aivj-bench-rev-"))
     loaded = {}
     for name in ("values", "parser", "lines", "feature_spec", "features", "pairs"):
-        text = subprocess.run(["git", "-C", str(root), "show", f"{rev}:aivj/milk/{name}.py"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "-C", str(root), "show", f"{rev}:aivj/milk/{name}.py"], capture_output=True, text=True, check=True
+        ).stdout
         text = text.replace("from aivj.milk.", "from _rev_milk.").replace("import aivj.milk.", "import _rev_milk.")
         (tmp / f"{name}.py").write_text(text)
     package = importlib.util.module_from_spec(importlib.util.spec_from_loader("_rev_milk", loader=None, is_package=True))
@@ -97,30 +99,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", default=None, help="git revision whose parser + features to time beside today's (e.g. 137848f)")
     args = ap.parse_args(argv)
     scale = yardstick() / QUIET_YARDSTICK_S
-    print(f"yardstick: sum(range(10**6)) {scale * QUIET_YARDSTICK_S * 1e3:.1f} ms CPU (quiet reference {QUIET_YARDSTICK_S * 1e3:.0f} ms): x{scale:.2f}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"yardstick: sum(range(10**6)) {scale * QUIET_YARDSTICK_S * 1e3:.1f} ms CPU (quiet reference {QUIET_YARDSTICK_S * 1e3:.0f} ms): x{scale:.2f}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
     files = milk_files(args.folder) if args.folder.is_dir() else []
     if files:
         blobs = [f.read_bytes() for f in files]
         size = sum(map(len, blobs)) / len(blobs)
         wall, cpu = one_core(blobs, args.repeat)
-        print(f"debian   one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core (target 5,000)  ({len(blobs)} files, {size / 1024:.1f} KiB avg)")
+        print(
+            f"debian   one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core (target 5,000)  ({len(blobs)} files, {size / 1024:.1f} KiB avg)"
+        )
         if args.against:
             try:
                 old, new = interleaved(blobs, args.against, args.repeat)
-                print(f"debian   one core, interleaved: {args.against} {old:8.0f}/s cpu, today {new:8.0f}/s cpu: {new / old:.2f}x")
+                print(
+                    f"debian   one core, interleaved: {args.against} {old:8.0f}/s cpu, today {new:8.0f}/s cpu: {new / old:.2f}x"
+                )
             except (subprocess.CalledProcessError, FileNotFoundError) as err:  # no git, or a clone without that revision
                 print(f"debian   one core, interleaved: revision {args.against} not available ({err}); skipped")
     synth = [synthetic_preset(i).to_text().encode() for i in range(args.synthetic)]
     wall, cpu = one_core(synth, args.repeat)
     size = sum(map(len, synth)) / len(synth)
-    print(f"synthetic one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core  ({len(synth)} presets, {size / 1024:.1f} KiB avg)")
+    print(
+        f"synthetic one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core  ({len(synth)} presets, {size / 1024:.1f} KiB avg)"
+    )
     if files:
         t0 = time.perf_counter()
         records = load_preset_files(files, workers=args.workers, progress=False)
         dt = time.perf_counter() - t0
         ok = sum(r.error is None for r in records)
-        print(f"debian   pool x{args.workers} (read+hash+parse+features from disk): {len(files) / dt:8.0f} presets/s ({ok}/{len(files)} ok)")
+        print(
+            f"debian   pool x{args.workers} (read+hash+parse+features from disk): {len(files) / dt:8.0f} presets/s ({ok}/{len(files)} ok)"
+        )
     return 0
 
 

@@ -65,7 +65,11 @@ def _write_chunk(args: tuple[str, int, int]) -> list[str]:
         stem = f"coupled_{i:06d}_20260129_015409"
         for side, seed in (("fg", 2 * i), ("bg", 2 * i + 1)):
             Path(pack, side, f"{stem}_{side}.milk").write_text(synthetic_preset(seed).to_text())
-        lines.append(json.dumps({"pair": i, "fg": f"/mnt/d/aidata/{PACK}/fg/{stem}_fg.milk", "bg": f"/mnt/d/aidata/{PACK}/bg/{stem}_bg.milk"}))
+        lines.append(
+            json.dumps(
+                {"pair": i, "fg": f"/mnt/d/aidata/{PACK}/fg/{stem}_fg.milk", "bg": f"/mnt/d/aidata/{PACK}/bg/{stem}_bg.milk"}
+            )
+        )
     return lines
 
 
@@ -81,7 +85,21 @@ def generate(pack: Path, n: int, workers: int) -> None:
     rng = random.Random(0)
     with open(pack / "pair_summary_v2.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["pair", "n", "avgScore", "avgLuma", "minLuma", "maxLuma", "avgMotion", "minMotion", "maxMotion", "topReason", "topReasonN"])
+        w.writerow(
+            [
+                "pair",
+                "n",
+                "avgScore",
+                "avgLuma",
+                "minLuma",
+                "maxLuma",
+                "avgMotion",
+                "minMotion",
+                "maxMotion",
+                "topReason",
+                "topReasonN",
+            ]
+        )
         for i in range(n):
             w.writerow([i, 6, round(rng.betavariate(4, 3), 4), 0.2, 0.1, 0.3, 1e-4, 1e-5, 2e-4, "", 0])
 
@@ -124,13 +142,30 @@ def export_flat(out: Path, work: Path) -> tuple[Path, Path]:
     jpath, cpath = work / "pairs.jsonl", work / "pairs.csv"
     with open(jpath, "w") as jf, open(cpath, "w", newline="") as cf:
         w = csv.writer(cf)
-        w.writerow(["pack", "pair", "fg_id", "bg_id", "score", "quality01", "rank", "split"] + [f"fg_{k}" for k in range(64)] + [f"bg_{k}" for k in range(64)])
+        w.writerow(
+            ["pack", "pair", "fg_id", "bg_id", "score", "quality01", "rank", "split"]
+            + [f"fg_{k}" for k in range(64)]
+            + [f"bg_{k}" for k in range(64)]
+        )
         for i in range(len(score)):
             f, b = [round(float(x), 6) for x in fg[i]], [round(float(x), 6) for x in bg[i]]
             row = {k: v[i] for k, v in cols.items()}
             row.update(score=round(float(score[i]), 6), fg_features=f, bg_features=b)
             jf.write(json.dumps(row) + "\n")
-            w.writerow([row["pack"], row["pair"], row["fg_id"], row["bg_id"], row["score"], round(row["quality01"], 6), row["rank"], row["split"], *f, *b])
+            w.writerow(
+                [
+                    row["pack"],
+                    row["pair"],
+                    row["fg_id"],
+                    row["bg_id"],
+                    row["score"],
+                    round(row["quality01"], 6),
+                    row["rank"],
+                    row["split"],
+                    *f,
+                    *b,
+                ]
+            )
     return jpath, cpath
 
 
@@ -218,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--reuse", action="store_true", help="reuse the dataset already in --workdir")
-    ap.add_argument("--ingest", action="store_true", help="write every .milk file and ingest them (minutes) instead of writing the layout directly")
+    ap.add_argument(
+        "--ingest",
+        action="store_true",
+        help="write every .milk file and ingest them (minutes) instead of writing the layout directly",
+    )
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="aivj-bench-io-"))
     out, jpath, cpath = work / "dataset", work / "pairs.jsonl", work / "pairs.csv"
@@ -234,10 +273,14 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 summary = convert([pack], out, workers=args.workers, progress=False).summary
                 dt = time.perf_counter() - t0
-                print(f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s")
+                print(
+                    f"ingest ({args.workers} workers): {summary['rows_written']} pairs, {summary['presets']} presets in {dt:.1f} s = {summary['rows_written'] / dt:.0f} pairs/s"
+                )
             else:
                 build_direct(out, args.pairs)
-                print(f"dataset written directly ({args.pairs} pairs, {2 * args.pairs} presets) in {time.perf_counter() - t0:.1f} s")
+                print(
+                    f"dataset written directly ({args.pairs} pairs, {2 * args.pairs} presets) in {time.perf_counter() - t0:.1f} s"
+                )
             export_flat(out, work)
         if not (out / PRESETS_IPC).is_file():  # a folder kept from before the cache existed
             write_presets_ipc(pq.read_table(out / "presets.parquet"), out)
@@ -264,9 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         base_wall, base_cpu = results[0][1] / results[0][2], results[0][1] / results[0][3]
-        print("\n| reader | rows | wall s | CPU s | rows/s (wall) | vs JSONL (wall) | vs JSONL (CPU) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(
+            "\n| reader | rows | wall s | CPU s | rows/s (wall) | vs JSONL (wall) | vs JSONL (CPU) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        )
         for name, rows, wall, cpu in results:
-            print(f"| {name} | {rows:,} | {wall:.3f} | {cpu:.3f} | {rows / wall:,.0f} | {rows / wall / base_wall:.1f}x | {rows / cpu / base_cpu:.1f}x |")
+            print(
+                f"| {name} | {rows:,} | {wall:.3f} | {cpu:.3f} | {rows / wall:,.0f} | {rows / wall / base_wall:.1f}x | {rows / cpu / base_cpu:.1f}x |"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -47,9 +47,13 @@ def timed(jobs, workers: int, ray: str | None) -> dict:
         res = render_presets(jobs, settings, cache, workers=workers, progress=False, ray=ray)
         wall = time.perf_counter() - t
     stamps = cache.stamps
-    return {"wall": wall, "startup": stamps[0] - t, "steady": (stamps[-1] - stamps[0]) / (len(stamps) - 1),
-            "median": float(np.median([r.get("seconds", 0.0) for r in res.values()])),
-            "ok": sum(r["status"] == "ok" for r in res.values())}
+    return {
+        "wall": wall,
+        "startup": stamps[0] - t,
+        "steady": (stamps[-1] - stamps[0]) / (len(stamps) - 1),
+        "median": float(np.median([r.get("seconds", 0.0) for r in res.values()])),
+        "ok": sum(r["status"] == "ok" for r in res.values()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     for pool, r in rows.items():
         print(f"| {pool} | {r['wall']:.1f} | {r['startup']:.1f} | {r['steady']:.2f} | {r['median']:.2f} | {r['ok']} |")
     extra = rows["ray"]["steady"] - rows["local"]["steady"]
-    print(f"Ray overhead: start-up {rows['ray']['startup'] - rows['local']['startup']:+.1f} s a run, "
-          f"{extra:+.2f} s of wall time a preset with {args.workers} workers ({extra * args.workers:+.2f} worker-seconds)")
+    print(
+        f"Ray overhead: start-up {rows['ray']['startup'] - rows['local']['startup']:+.1f} s a run, "
+        f"{extra:+.2f} s of wall time a preset with {args.workers} workers ({extra * args.workers:+.2f} worker-seconds)"
+    )
     return 0
 
 

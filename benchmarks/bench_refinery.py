@@ -74,16 +74,21 @@ def main(argv: list[str] | None = None) -> int:
     browser = 1.0 / BROWSER_SECONDS_PER_PAIR
     fresh = 1.0 / (2.0 / render_rate + 1.0 / pair_rate)  # a pair whose two presets were never rendered
     lines = [
-        "## Refinery", "",
+        "## Refinery",
+        "",
         f"Date {DATE}; machine: {MACHINE}. Command: `.venv/bin/python benchmarks/bench_refinery.py --presets {args.presets}"
-        f" --pairs {args.pairs} --workers {args.workers} --write`.", "",
-        "| measure | value | vs browser (0.5 pairs/s) |", "| --- | --- | --- |",
+        f" --pairs {args.pairs} --workers {args.workers} --write`.",
+        "",
+        "| measure | value | vs browser (0.5 pairs/s) |",
+        "| --- | --- | --- |",
         f"| presets rendered/s ({args.workers} workers, 128 px, 104 frames each, start-up included) | {render_rate:.2f} | - |",
         f"| median seconds per preset render | {median:.3f} | - |",
         f"| pairs scored/s from the cache ({len(bank.ids)} presets in the bank) | {pair_rate:,.0f} | {pair_rate / browser:,.0f}x |",
-        f"| pairs/s when both presets still need a render | {fresh:.2f} | {fresh / browser:.1f}x |", "",
+        f"| pairs/s when both presets still need a render | {fresh:.2f} | {fresh / browser:.1f}x |",
+        "",
         "A preset is rendered once and then pairs with every other preset for free: N presets give N*(N-1) pairs",
-        "for N renders, where the browser spends 2 s of real time on every pair.", "",
+        "for N renders, where the browser spends 2 s of real time on every pair.",
+        "",
     ]
     text = "\n".join(lines)
     print(text)

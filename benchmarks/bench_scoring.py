@@ -96,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
                 feed = {"cache": enc.numpy(), "fg_idx": fg.numpy(), "bg_idx": bg.numpy()}
                 # interleaved, so that the reference and both engines see the same machine load
                 times = {"ref": [], "torch": [], "ort": []}
-                fns = {"ref": lambda: naive(vec[fg], vec[bg]), "ort": lambda: sess.run(None, feed),
-                       "torch": lambda: net.score_pairs(enc, fg, bg, outputs=("score",))}
+                fns = {
+                    "ref": lambda: naive(vec[fg], vec[bg]),
+                    "ort": lambda: sess.run(None, feed),
+                    "torch": lambda: net.score_pairs(enc, fg, bg, outputs=("score",)),
+                }
                 for r in range(runs + 1):
                     for name, fn in fns.items():
                         t = time.perf_counter()
@@ -115,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             enc = net.encode_presets(pp["static"], pp["render"], pp["has_render"])
             pack_encode_s = time.perf_counter() - t
         rate = pack_rate(net, enc, args.pack_rows)
-        pack = (pack_encode_s, rate, args.pack ** 2 / rate)
+        pack = (pack_encode_s, rate, args.pack**2 / rate)
     load = os.getloadavg()
     lines = [
-        "## Pair scoring", "",
+        "## Pair scoring",
+        "",
         f"- Date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {platform.machine()}, {os.cpu_count()} cores; "
         f"load average {load[0]:.1f} at the end (1 min; {load[1]:.1f} over 5 min), per row below. torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}.",
@@ -127,17 +131,24 @@ def main(argv: list[str] | None = None) -> int:
         f"- DualLayerCouplingNetwork, default config ({params:,} parameters, ONNX {onnx_kb:.0f} KB): {args.pairs:,} random"
         f" ordered pairs from a pack of {args.presets} presets whose encodings are cached; median of {runs} interleaved runs;"
         f" target < {TARGET_MS:.0f} ms per {args.pairs:,} pairs. Reference: the naive 106k-parameter MultiheadAttention "
-        "scorer (benchmarks/bench_training.py) on the same pairs, timed between them.", "",
+        "scorer (benchmarks/bench_training.py) on the same pairs, timed between them.",
+        "",
         "| threads | load | encode pack (ms) | reference (ms) | torch (ms) | torch vs reference | onnxruntime (ms) | onnxruntime vs reference |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        *[f"| {t} | {ld:.1f} | {e:.1f} | {r:.0f} | {tm:.1f} | **{r / tm:.1f}x** | {o:.1f} | **{r / o:.1f}x** |"
-          for t, e, r, tm, o, ld in rows], "",
+        *[
+            f"| {t} | {ld:.1f} | {e:.1f} | {r:.0f} | {tm:.1f} | **{r / tm:.1f}x** | {o:.1f} | **{r / o:.1f}x** |"
+            for t, e, r, tm, o, ld in rows
+        ],
+        "",
     ]
     if pack:
         enc_s, rate, total = pack
-        lines += [f"Whole pack, N x N: {args.pack:,} presets = {args.pack ** 2:,} ordered pairs (self-pairs included), "
-                  f"torch, 1 thread: encoding {enc_s:.2f} s; scoring {rate:,.0f} pairs/s over {args.pack_rows} FG rows x "
-                  f"{args.pack:,} BG presets, so **{total:.0f} s** for the whole pack.", ""]
+        lines += [
+            f"Whole pack, N x N: {args.pack:,} presets = {args.pack**2:,} ordered pairs (self-pairs included), "
+            f"torch, 1 thread: encoding {enc_s:.2f} s; scoring {rate:,.0f} pairs/s over {args.pack_rows} FG rows x "
+            f"{args.pack:,} BG presets, so **{total:.0f} s** for the whole pack.",
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
     if args.write:

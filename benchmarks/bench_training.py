@@ -35,7 +35,6 @@ warnings.filterwarnings("ignore")
 from doc_section import write_section  # noqa: E402  (benchmarks/ is run as scripts)
 
 
-
 class NaiveCrossAttention(nn.Module):
     """The reference: per preset 8 tokens of width 48 from all its inputs, 2 FG<->BG MHA blocks, mean pool."""
 
@@ -51,8 +50,10 @@ class NaiveCrossAttention(nn.Module):
         f = self.tokenize(fg).view(-1, self.tokens, self.dim)
         b = self.tokenize(bg).view(-1, self.tokens, self.dim)
         for i in range(0, len(self.attn), 2):
-            f, b = (self.norms[i](f + self.attn[i](f, b, b, need_weights=False)[0]),
-                    self.norms[i + 1](b + self.attn[i + 1](b, f, f, need_weights=False)[0]))
+            f, b = (
+                self.norms[i](f + self.attn[i](f, b, b, need_weights=False)[0]),
+                self.norms[i + 1](b + self.attn[i + 1](b, f, f, need_weights=False)[0]),
+            )
         return 5 * torch.sigmoid(self.head(torch.cat([f.mean(1), b.mean(1)], -1)).squeeze(-1))
 
 
@@ -69,6 +70,7 @@ def reference_step(batches: list[dict]):
         loss.backward()
         opt.step()
         return len(score)
+
     return step, sum(p.numel() for p in net.parameters())
 
 
@@ -104,6 +106,7 @@ def raw_step(batches: list[dict], clip: float):
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         return len(b["score"])
+
     return step, sum(p.numel() for p in model.parameters())
 
 
@@ -134,11 +137,24 @@ def lightning_rate(data: str, groups: int, steps: int, out_dir: str) -> float:
     """Pairs/s of `Trainer.fit` as train.py builds it (callbacks, logger), training batches only."""
     from aivj.training import build, instantiate_group
 
-    cfg = compose([f"data.data_dir={data}", f"data.batch_groups={groups}", f"paths.output_dir={out_dir}",
-                   "hydra.runtime.output_dir=" + out_dir, "hydra.runtime.cwd=" + str(ROOT)])
+    cfg = compose(
+        [
+            f"data.data_dir={data}",
+            f"data.batch_groups={groups}",
+            f"paths.output_dir={out_dir}",
+            "hydra.runtime.output_dir=" + out_dir,
+            "hydra.runtime.cwd=" + str(ROOT),
+        ]
+    )
     clock = _StepClock(skip=5, steps=steps)
-    trainer = build(cfg.trainer, callbacks=[*instantiate_group(cfg.callbacks), clock], logger=instantiate_group(cfg.logger),
-                    limit_val_batches=0, num_sanity_val_steps=0, max_epochs=1)
+    trainer = build(
+        cfg.trainer,
+        callbacks=[*instantiate_group(cfg.callbacks), clock],
+        logger=instantiate_group(cfg.logger),
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        max_epochs=1,
+    )
     try:
         trainer.fit(build(cfg.model), datamodule=build(cfg.data))
     except _Timed:
@@ -195,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratios[f"train.py path (Trainer.fit), k={k} (batch {36 * k})"] = rate, rate / ref_now
     load = os.getloadavg()
     lines = [
-        "## Training step", "",
+        "## Training step",
+        "",
         f"- Date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, 1 thread unless named; load average {load_before[0]:.1f} before, {load[0]:.1f} after "
         f"(1 min; {load[1]:.1f} over 5 min).",
@@ -203,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         f" --rounds {args.rounds}` (also run by `make bench`). Reference: {ref_params:,} parameters; coupling "
         f"model of `experiment=full`: {params:,} parameters; median pairs/s over {args.rounds} interleaved rounds.",
         "- Trainer.fit rows: `train.py`'s callbacks and logger, training batches only (5 warm-up batches, no "
-        "validation), each a ratio to the reference timed just before it (the fit runs as one block).", "",
-        "| what | pairs/s | ratio to the reference |", "| --- | ---: | ---: |",
-        *[f"| {name} | {rate:,.0f} | **{ratio:.2f}x** |" for name, (rate, ratio) in ratios.items()], "",
+        "validation), each a ratio to the reference timed just before it (the fit runs as one block).",
+        "",
+        "| what | pairs/s | ratio to the reference |",
+        "| --- | ---: | ---: |",
+        *[f"| {name} | {rate:,.0f} | **{ratio:.2f}x** |" for name, (rate, ratio) in ratios.items()],
+        "",
     ]
     text = "\n".join(lines)
     print(text)

@@ -46,9 +46,19 @@ def champion_reference(registry_dir: str | None, data_dir=None) -> tuple[list[in
 
 
 class DriftMonitor(RollbackJudge):
-    def __init__(self, threshold: float = 0.1, bins: int = 20, smoothing: float = 0.5, split: str = "val",
-                 dataloader_idx: int = 0, reference: str = "champion", reference_path: str | None = None,
-                 registry_dir: str | None = None, warmup_epochs: int = 0, rollback: bool = True) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.1,
+        bins: int = 20,
+        smoothing: float = 0.5,
+        split: str = "val",
+        dataloader_idx: int = 0,
+        reference: str = "champion",
+        reference_path: str | None = None,
+        registry_dir: str | None = None,
+        warmup_epochs: int = 0,
+        rollback: bool = True,
+    ) -> None:
         super().__init__()
         if reference not in ("champion", "first_epoch"):
             raise ValueError(f"DriftMonitor: reference must be 'champion' or 'first_epoch', got {reference!r}")
@@ -109,7 +119,9 @@ class DriftMonitor(RollbackJudge):
                 emit_event(trainer, "drift_reference", source=self.reference_source, bins=self.bins)
             self._write(trainer)
             return
-        kl = trainer.strategy.broadcast(kl_divergence(counts, self.reference, self.smoothing), src=0)  # one decision for all ranks
+        kl = trainer.strategy.broadcast(
+            kl_divergence(counts, self.reference, self.smoothing), src=0
+        )  # one decision for all ranks
         self.kl_history.append({"epoch": trainer.current_epoch, "step": trainer.global_step, "kl": kl})
         publish_metrics(trainer, {"drift/kl": kl})
         self._write(trainer)
@@ -119,21 +131,37 @@ class DriftMonitor(RollbackJudge):
         if not drifted:
             return
         emit_event(trainer, "drift", kl=kl, threshold=self.threshold, reference=self.reference_source)
-        if self.do_rollback and store.rollback(trainer, pl_module, source="DriftMonitor",
-                                               reason=f"KL {kl:.4f} > {self.threshold}", kl=kl):
+        if self.do_rollback and store.rollback(
+            trainer, pl_module, source="DriftMonitor", reason=f"KL {kl:.4f} > {self.threshold}", kl=kl
+        ):
             self.rollbacks += 1
 
     def _write(self, trainer) -> None:
         if not trainer.is_global_zero:
             return
-        write_json_atomic({"bins": self.bins, "range": [0.0, 5.0], "split": self.split, "smoothing": self.smoothing,
-                           "by_epoch": self.by_epoch, "reference": self.reference,
-                           "reference_source": self.reference_source, "kl": self.kl_history},
-                          run_dir(trainer) / HISTOGRAMS_FILE)
+        write_json_atomic(
+            {
+                "bins": self.bins,
+                "range": [0.0, 5.0],
+                "split": self.split,
+                "smoothing": self.smoothing,
+                "by_epoch": self.by_epoch,
+                "reference": self.reference,
+                "reference_source": self.reference_source,
+                "kl": self.kl_history,
+            },
+            run_dir(trainer) / HISTOGRAMS_FILE,
+        )
 
     def state_dict(self) -> dict:
-        return {"reference": self.reference, "reference_source": self.reference_source, "bins": self.bins,
-                "by_epoch": dict(self.by_epoch), "kl_history": list(self.kl_history), "rollbacks": self.rollbacks}
+        return {
+            "reference": self.reference,
+            "reference_source": self.reference_source,
+            "bins": self.bins,
+            "by_epoch": dict(self.by_epoch),
+            "kl_history": list(self.kl_history),
+            "rollbacks": self.rollbacks,
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.reference = state_dict.get("reference")

@@ -31,5 +31,6 @@ class EliteExposureMonitor(L.Callback):
                 "sampler/elite_exposure_max": float(exposure.max()),
                 "sampler/elite_coverage": len(counts) / pool,
             },
-            on_step=False, on_epoch=True,
+            on_step=False,
+            on_epoch=True,
         )

@@ -43,8 +43,13 @@ _COUNTS: dict[tuple[int, str], int] = {}
 
 def emit_event(trainer, kind: str, **fields) -> dict:
     """Record one event; returns the record. Only rank 0 writes."""
-    record = {"time": round(time.time(), 3), "kind": kind, "epoch": int(trainer.current_epoch),
-              "global_step": int(trainer.global_step), **_plain(fields)}
+    record = {
+        "time": round(time.time(), 3),
+        "kind": kind,
+        "epoch": int(trainer.current_epoch),
+        "global_step": int(trainer.global_step),
+        **_plain(fields),
+    }
     if not trainer.is_global_zero:
         return record
     path = run_dir(trainer) / EVENTS_FILE

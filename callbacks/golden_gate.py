@@ -30,11 +30,21 @@ from callbacks.rollback import (
 
 
 class GoldenSetGate(RollbackJudge):
-    def __init__(self, threshold: float = GOLDEN_PASS_RATE, patience: int = 2, pass_metric: str = "golden/pass_rate",
-                 source_metric: str = "val/pairwise_acc", gated_metric: str = "val/gated_pairwise_acc",
-                 fail_value: float = -1.0, golden_split: str = "golden", golden_dataloader_idx: int = 1,
-                 rollback: bool = True, paths=("render",), thresholds: dict | None = None,
-                 rollback_paths=None) -> None:
+    def __init__(
+        self,
+        threshold: float = GOLDEN_PASS_RATE,
+        patience: int = 2,
+        pass_metric: str = "golden/pass_rate",
+        source_metric: str = "val/pairwise_acc",
+        gated_metric: str = "val/gated_pairwise_acc",
+        fail_value: float = -1.0,
+        golden_split: str = "golden",
+        golden_dataloader_idx: int = 1,
+        rollback: bool = True,
+        paths=("render",),
+        thresholds: dict | None = None,
+        rollback_paths=None,
+    ) -> None:
         super().__init__()
         self.paths = tuple(paths)
         if not self.paths or set(self.paths) - set(SCORING_PATHS):
@@ -94,19 +104,30 @@ class GoldenSetGate(RollbackJudge):
         rates = trainer.strategy.broadcast({path: self._pass_rate(trainer, path) for path in self.paths}, src=0)
         for path, rate in rates.items():
             if math.isnan(rate):
-                raise RuntimeError(f"GoldenSetGate: no {path}-path golden pass rate: {metric_name(path, self.pass_metric)!r} "
-                                   f"was not logged and no batches came from the {self.golden_split!r} dataloader")
+                raise RuntimeError(
+                    f"GoldenSetGate: no {path}-path golden pass rate: {metric_name(path, self.pass_metric)!r} "
+                    f"was not logged and no batches came from the {self.golden_split!r} dataloader"
+                )
         failing = [p for p in self.paths if rates[p] < self.thresholds[p]]
         passed = not failing
         rate = rates[self.paths[0]]
         source = trainer.callback_metrics.get(self.source_metric)
         if source is None:
-            raise RuntimeError(f"GoldenSetGate: {self.source_metric!r} was not logged; it is what the gated "
-                               f"metric {self.gated_metric!r} copies on a passing epoch")
+            raise RuntimeError(
+                f"GoldenSetGate: {self.source_metric!r} was not logged; it is what the gated "
+                f"metric {self.gated_metric!r} copies on a passing epoch"
+            )
         gated = float(source) if (passed and source is not None) else self.fail_value
         self.consecutive_failures = 0 if passed else self.consecutive_failures + 1
-        self.history.append({"epoch": trainer.current_epoch, "step": trainer.global_step,
-                             "pass_rate": rate, "pass_rates": rates, "passed": passed})
+        self.history.append(
+            {
+                "epoch": trainer.current_epoch,
+                "step": trainer.global_step,
+                "pass_rate": rate,
+                "pass_rates": rates,
+                "passed": passed,
+            }
+        )
         published = {self.gated_metric: gated, "gate/golden_passed": float(passed)}
         published.update({metric_name(p, "gate/golden_pass_rate"): r for p, r in rates.items()})
         publish_metrics(trainer, published)
@@ -114,20 +135,30 @@ class GoldenSetGate(RollbackJudge):
         store.vote(trainer, passed)
         if passed:
             return
-        emit_event(trainer, "golden_gate_fail", pass_rate=rate, threshold=self.thresholds[self.paths[0]],
-                   failing_paths=failing, pass_rates=rates, thresholds=self.thresholds,
-                   consecutive_failures=self.consecutive_failures)
+        emit_event(
+            trainer,
+            "golden_gate_fail",
+            pass_rate=rate,
+            threshold=self.thresholds[self.paths[0]],
+            failing_paths=failing,
+            pass_rates=rates,
+            thresholds=self.thresholds,
+            consecutive_failures=self.consecutive_failures,
+        )
         if self.do_rollback and self.consecutive_failures >= self.patience and set(failing) & set(self.rollback_paths):
-            if store.rollback(trainer, pl_module, source="GoldenSetGate",
-                              reason=f"{self.consecutive_failures} consecutive golden-gate failures ({', '.join(failing)} path)",
-                              pass_rate=rate):
+            if store.rollback(
+                trainer,
+                pl_module,
+                source="GoldenSetGate",
+                reason=f"{self.consecutive_failures} consecutive golden-gate failures ({', '.join(failing)} path)",
+                pass_rate=rate,
+            ):
                 self.rollbacks += 1
                 self.consecutive_failures = 0
 
     # ----- resume ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"consecutive_failures": self.consecutive_failures, "rollbacks": self.rollbacks,
-                "history": list(self.history)}
+        return {"consecutive_failures": self.consecutive_failures, "rollbacks": self.rollbacks, "history": list(self.history)}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.consecutive_failures = int(state_dict.get("consecutive_failures", 0))

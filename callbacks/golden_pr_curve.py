@@ -35,8 +35,9 @@ def precision_recall_at(pred: torch.Tensor, label: torch.Tensor, threshold: floa
 
 
 class GoldenPRCurve(L.Callback):
-    def __init__(self, golden_split: str = "golden", tag: str = "golden/pr_curve", every_n_epochs: int = 1,
-                 golden_dataloader_idx: int = 1) -> None:
+    def __init__(
+        self, golden_split: str = "golden", tag: str = "golden/pr_curve", every_n_epochs: int = 1, golden_dataloader_idx: int = 1
+    ) -> None:
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"GoldenPRCurve: every_n_epochs must be >= 1, got {every_n_epochs}")
@@ -54,8 +55,12 @@ class GoldenPRCurve(L.Callback):
         return out
 
     def _active(self, trainer) -> bool:
-        return (not trainer.sanity_checking and trainer.current_epoch % self.every == 0
-                and trainer.is_global_zero and bool(self._writers(trainer)))
+        return (
+            not trainer.sanity_checking
+            and trainer.current_epoch % self.every == 0
+            and trainer.is_global_zero
+            and bool(self._writers(trainer))
+        )
 
     def on_validation_epoch_start(self, trainer, pl_module) -> None:
         self._pred, self._label = [], []

@@ -25,8 +25,9 @@ def _all_finite(tensors) -> bool:
 
 
 class NonFiniteGuard(Callback):
-    def __init__(self, max_events: int = 3, lr_factor: float = 0.5, snapshot_every_n_steps: int = 50,
-                 check_weights_every_n_steps: int = 1) -> None:
+    def __init__(
+        self, max_events: int = 3, lr_factor: float = 0.5, snapshot_every_n_steps: int = 50, check_weights_every_n_steps: int = 1
+    ) -> None:
         super().__init__()
         if max_events < 1 or not 0 < lr_factor <= 1:
             raise ValueError(f"NonFiniteGuard: need max_events >= 1 and 0 < lr_factor <= 1, got {max_events}, {lr_factor}")
@@ -80,17 +81,26 @@ class NonFiniteGuard(Callback):
             raise NonFiniteTrainingError(
                 f"NonFiniteGuard: {n} non-finite events (the last a NaN/Inf {kind} at step {trainer.global_step}, "
                 f"epoch {trainer.current_epoch}); lr already cut to {current_lrs(trainer)}; see events.jsonl in "
-                f"{trainer.default_root_dir}")
+                f"{trainer.default_root_dir}"
+            )
         before = current_lrs(trainer)
         state = self._snapshot if self._snapshot is not None else last_good(trainer).state
         if state is None:
-            raise NonFiniteTrainingError(f"NonFiniteGuard: NaN/Inf {kind} at step {trainer.global_step} and no finite "
-                                         "state to restore")
+            raise NonFiniteTrainingError(
+                f"NonFiniteGuard: NaN/Inf {kind} at step {trainer.global_step} and no finite state to restore"
+            )
         restore_state(trainer, pl_module, state)
         lrs = scale_lr(trainer, self.lr_factor, before)
         emit_event(trainer, "non_finite", what=kind, events=n, restored_step=state["global_step"], lr=lrs)
-        emit_event(trainer, "rollback", source="NonFiniteGuard", reason=f"non-finite {kind}",
-                   restored_epoch=state["epoch"], restored_step=state["global_step"], restored_from="memory")
+        emit_event(
+            trainer,
+            "rollback",
+            source="NonFiniteGuard",
+            reason=f"non-finite {kind}",
+            restored_epoch=state["epoch"],
+            restored_step=state["global_step"],
+            restored_from="memory",
+        )
 
     def state_dict(self) -> dict:
         return {"events": list(self.events)}

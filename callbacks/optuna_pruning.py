@@ -42,16 +42,16 @@ class SqliteStorageFolder(HydraCallback):
             Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_pruner(kind: str, n_startup_trials: int, n_warmup_steps: int, percentile: float,
-                min_resource: int, reduction_factor: int):
+def make_pruner(
+    kind: str, n_startup_trials: int, n_warmup_steps: int, percentile: float, min_resource: int, reduction_factor: int
+):
     """The pruner that judges this trial (it runs in the task's process, so it is configured here)."""
     import optuna
 
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
     if kind == "percentile":
-        return optuna.pruners.PercentilePruner(percentile, n_startup_trials=n_startup_trials,
-                                               n_warmup_steps=n_warmup_steps)
+        return optuna.pruners.PercentilePruner(percentile, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
     if kind == "successive_halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
     if kind == "none":
@@ -81,8 +81,7 @@ def claim_running_trial(study, task_overrides: list[str], job_dir: str):
     import optuna
 
     wanted = set(task_overrides)
-    for frozen in sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)),
-                         key=lambda t: t.number):
+    for frozen in sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)), key=lambda t: t.number):
         if CLAIM_ATTR in frozen.user_attrs or not frozen.params:
             continue
         if all(f"{name}={value}" in wanted for name, value in frozen.params.items()):
@@ -93,9 +92,16 @@ def claim_running_trial(study, task_overrides: list[str], job_dir: str):
 
 
 class OptunaPruning(L.Callback):
-    def __init__(self, monitor: str = "val/pairwise_acc", pruner: str = "median", n_startup_trials: int = 3,
-                 n_warmup_steps: int = 1, percentile: float = 25.0, min_resource: int = 1,
-                 reduction_factor: int = 3) -> None:
+    def __init__(
+        self,
+        monitor: str = "val/pairwise_acc",
+        pruner: str = "median",
+        n_startup_trials: int = 3,
+        n_warmup_steps: int = 1,
+        percentile: float = 25.0,
+        min_resource: int = 1,
+        reduction_factor: int = 3,
+    ) -> None:
         super().__init__()
         self.monitor = monitor
         self.pruner_args = (pruner, n_startup_trials, n_warmup_steps, percentile, min_resource, reduction_factor)
@@ -115,8 +121,10 @@ class OptunaPruning(L.Callback):
         study = optuna.load_study(study_name=study_name, storage=storage, pruner=make_pruner(*self.pruner_args))
         self.trial = claim_running_trial(study, overrides, str(trainer.default_root_dir))
         if self.trial is None:
-            log.warning(f"OptunaPruning: no RUNNING trial of study {study_name!r} matches this job's overrides; "
-                        "pruning is off for this run")
+            log.warning(
+                f"OptunaPruning: no RUNNING trial of study {study_name!r} matches this job's overrides; "
+                "pruning is off for this run"
+            )
         else:
             log.info(f"OptunaPruning: reporting {self.monitor} to trial {self.trial.number} of {study_name!r}")
 

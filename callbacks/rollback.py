@@ -39,9 +39,14 @@ def capture_state(trainer, pl_module) -> dict:
 
 def checkpoint_state(path: str | Path) -> dict:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    return {"model": ckpt["state_dict"], "optimizers": ckpt.get("optimizer_states", []),
-            "schedulers": ckpt.get("lr_schedulers", []), "epoch": ckpt.get("epoch", -1),
-            "global_step": ckpt.get("global_step", -1), "path": str(path)}
+    return {
+        "model": ckpt["state_dict"],
+        "optimizers": ckpt.get("optimizer_states", []),
+        "schedulers": ckpt.get("lr_schedulers", []),
+        "epoch": ckpt.get("epoch", -1),
+        "global_step": ckpt.get("global_step", -1),
+        "path": str(path),
+    }
 
 
 def current_lrs(trainer) -> list[list[float]]:
@@ -120,8 +125,16 @@ class LastGoodState:
         origin = state.get("path", "memory")
         restore_state(trainer, pl_module, state)
         self.bad = True  # the judged state must not be committed
-        emit_event(trainer, "rollback", source=source, reason=reason, restored_epoch=state["epoch"],
-                   restored_step=state["global_step"], restored_from=origin, **fields)
+        emit_event(
+            trainer,
+            "rollback",
+            source=source,
+            reason=reason,
+            restored_epoch=state["epoch"],
+            restored_step=state["global_step"],
+            restored_from=origin,
+            **fields,
+        )
         return True
 
 

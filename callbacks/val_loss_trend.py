@@ -40,8 +40,9 @@ class ValLossTrend(RollbackJudge):
         if self.action == "warn":
             rank_zero_warn(f"ValLossTrend: {self.monitor} rose {self.rising} epochs in a row (now {loss:.4g})")
             return
-        if store.rollback(trainer, pl_module, source="ValLossTrend",
-                          reason=f"{self.monitor} rose {self.rising} epochs in a row", loss=loss):
+        if store.rollback(
+            trainer, pl_module, source="ValLossTrend", reason=f"{self.monitor} rose {self.rising} epochs in a row", loss=loss
+        ):
             self.rising, self.previous = 0, None
 
     def state_dict(self) -> dict:

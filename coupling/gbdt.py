@@ -24,15 +24,32 @@ from coupling.module import CouplingLitModule
 class GBDTNet(nn.Module):
     """Concatenated FG and BG preset vectors -> trees -> score (2.5 until fitted)."""
 
-    def __init__(self, inputs: str = "both", max_iter: int = 500, learning_rate: float = 0.1,
-                 max_leaf_nodes: int = 63, l2_regularization: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        inputs: str = "both",
+        max_iter: int = 500,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 63,
+        l2_regularization: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.inputs = check_inputs(inputs)
-        self.config = dict(inputs=inputs, max_iter=max_iter, learning_rate=learning_rate,
-                           max_leaf_nodes=max_leaf_nodes, l2_regularization=l2_regularization)
-        self.model = HistGradientBoostingRegressor(max_iter=max_iter, learning_rate=learning_rate,
-                                                   max_leaf_nodes=max_leaf_nodes, l2_regularization=l2_regularization,
-                                                   early_stopping=False, random_state=seed)
+        self.config = dict(
+            inputs=inputs,
+            max_iter=max_iter,
+            learning_rate=learning_rate,
+            max_leaf_nodes=max_leaf_nodes,
+            l2_regularization=l2_regularization,
+        )
+        self.model = HistGradientBoostingRegressor(
+            max_iter=max_iter,
+            learning_rate=learning_rate,
+            max_leaf_nodes=max_leaf_nodes,
+            l2_regularization=l2_regularization,
+            early_stopping=False,
+            random_state=seed,
+        )
         self.fitted = False
         self.register_buffer("_device_probe", torch.zeros(0))
 

@@ -67,15 +67,22 @@ class ReweightedCouplingLoss(nn.Module):
     S, T are the measured values when the batch has them and the net's own S/T heads elsewhere.
     """
 
-    def __init__(self, beta: float = 1.0, rank_weight: float = 1.0, st_weight: float = 0.5,
-                 coupling_weight: float = 0.0, render_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        beta: float = 1.0,
+        rank_weight: float = 1.0,
+        st_weight: float = 0.5,
+        coupling_weight: float = 0.0,
+        render_weight: float = 1.0,
+    ) -> None:
         super().__init__()
         if beta < 0:
             raise ValueError(f"ReweightedCouplingLoss: beta must be >= 0, got {beta}")
         self.beta, self.rank_weight, self.st_weight, self.coupling_weight = beta, rank_weight, st_weight, coupling_weight
         self.render_weight = render_weight
-        self.config = dict(beta=beta, rank_weight=rank_weight, st_weight=st_weight, coupling_weight=coupling_weight,
-                           render_weight=render_weight)
+        self.config = dict(
+            beta=beta, rank_weight=rank_weight, st_weight=st_weight, coupling_weight=coupling_weight, render_weight=render_weight
+        )
 
     def forward(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
         score = batch["score"].float()

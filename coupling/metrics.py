@@ -103,4 +103,3 @@ class GoldenPassRate(Metric):
 
     def compute(self) -> torch.Tensor:
         return self.passed / self.total if self.total > 0 else torch.tensor(float("nan"))
-

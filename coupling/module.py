@@ -30,8 +30,12 @@ def _ranking_metrics(golden: bool) -> MetricCollection:
     # Under DDP every rank validates the whole split (only training is sharded), so every rank already
     # holds the full-split value: a sync would count each pair once per rank (and change Kendall's ties).
     kw = {"sync_on_compute": False}
-    metrics = {"mae": MeanAbsoluteError(**kw), "spearman": SpearmanRho(**kw), "kendall": KendallTau(**kw),
-               "pairwise_acc": PairwiseAccuracy(**kw)}
+    metrics = {
+        "mae": MeanAbsoluteError(**kw),
+        "spearman": SpearmanRho(**kw),
+        "kendall": KendallTau(**kw),
+        "pairwise_acc": PairwiseAccuracy(**kw),
+    }
     if golden:
         metrics["pass_rate"] = GoldenPassRate(**kw)
     return MetricCollection(metrics)
@@ -47,9 +51,17 @@ def _flat_config(prefix: str, obj) -> dict:
 
 
 class CouplingLitModule(L.LightningModule):
-    def __init__(self, net: nn.Module, loss: nn.Module, optimizer=None, scheduler=None,
-                 monitor: str = "val/loss", scheduler_interval: str = "epoch",
-                 attention_images_every_n_epochs: int = 0, eval_paths=("render", "static")) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        optimizer=None,
+        scheduler=None,
+        monitor: str = "val/loss",
+        scheduler_interval: str = "epoch",
+        attention_images_every_n_epochs: int = 0,
+        eval_paths=("render", "static"),
+    ) -> None:
         super().__init__()
         # net and loss are modules (state dict), optimizer/scheduler are partials; hparams_flat() describes all.
         self.save_hyperparameters(ignore=["net", "loss", "optimizer", "scheduler", "eval_paths"], logger=False)
@@ -123,8 +135,11 @@ class CouplingLitModule(L.LightningModule):
                     metric.update(pred, score, batch.get("is_elite"))
                 else:
                     metric.update(pred, score)
-                log(metric_name(path, f"{key}/{name}"), metric,
-                    prog_bar=path == "render" and name in ("pairwise_acc", "pass_rate"))
+                log(
+                    metric_name(path, f"{key}/{name}"),
+                    metric,
+                    prog_bar=path == "render" and name in ("pairwise_acc", "pass_rate"),
+                )
 
     def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step("val", batch, dataloader_idx)
@@ -150,12 +165,17 @@ class CouplingLitModule(L.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {
-            "scheduler": scheduler, "monitor": self.monitor, "interval": self.scheduler_interval}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor, "interval": self.scheduler_interval},
+        }
 
     def hparams_flat(self) -> dict:
-        flat = {**_flat_config("net", self.net), **_flat_config("loss", self.loss),
-                **_flat_config("optimizer", self.optimizer_factory)}
+        flat = {
+            **_flat_config("net", self.net),
+            **_flat_config("loss", self.loss),
+            **_flat_config("optimizer", self.optimizer_factory),
+        }
         if self.scheduler_factory is not None:
             flat.update(_flat_config("scheduler", self.scheduler_factory))
         flat["params"] = sum(p.numel() for p in self.parameters())

@@ -75,8 +75,10 @@ class CouplingDataModule(L.LightningDataModule):
         names = ["train", *self.val_split_names, *self.test_split_names]
         self.splits = load_splits(self.data_dir, self.presets, list(dict.fromkeys(names)), bin_filter)
         # Cross-corpus runs: train on some collections, test on others (presets' `source` column).
-        for allowed, split_names in ((self.hparams.train_collections, ("train", "val")),
-                                     (self.hparams.test_collections, ("test_seen", "test_unseen"))):
+        for allowed, split_names in (
+            (self.hparams.train_collections, ("train", "val")),
+            (self.hparams.test_collections, ("test_seen", "test_unseen")),
+        ):
             if allowed:
                 for name in split_names:
                     self.splits[name] = restrict_to_collections(self.splits[name], self.data_dir, list(allowed), name)
@@ -87,8 +89,14 @@ class CouplingDataModule(L.LightningDataModule):
         regular = np.flatnonzero(~train.cols["is_elite"])
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         self.train_sampler = EliteDataPrioritySampler(
-            elite, regular, self.hparams.elite_per_batch, self.hparams.regular_per_batch,
-            seed=self.hparams.seed, rank=rank, world_size=world, groups=self.hparams.batch_groups,
+            elite,
+            regular,
+            self.hparams.elite_per_batch,
+            self.hparams.regular_per_batch,
+            seed=self.hparams.seed,
+            rank=rank,
+            world_size=world,
+            groups=self.hparams.batch_groups,
         )
         if self.trainer is not None:
             self.train_sampler.set_epoch(self.trainer.current_epoch)
@@ -106,13 +114,19 @@ class CouplingDataModule(L.LightningDataModule):
     def eval_loader(self, split: str) -> DataLoader:
         """Sequential batches of one split (any of them: reports and tools use it too)."""
         data = self.splits[split]
-        batches = [list(range(i, min(i + self.hparams.eval_batch_size, len(data)))) for i in range(0, len(data), self.hparams.eval_batch_size)]
+        batches = [
+            list(range(i, min(i + self.hparams.eval_batch_size, len(data))))
+            for i in range(0, len(data), self.hparams.eval_batch_size)
+        ]
         return self._loader(data, batch_sampler=batches)
 
     def _loader(self, data: PairSplit, batch_sampler: Any) -> DataLoader:
         workers = self.hparams.num_workers
         return DataLoader(
-            data, batch_sampler=batch_sampler, collate_fn=take_batch, num_workers=workers,
+            data,
+            batch_sampler=batch_sampler,
+            collate_fn=take_batch,
+            num_workers=workers,
             persistent_workers=self.hparams.persistent_workers and workers > 0,
         )
 

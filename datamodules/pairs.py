@@ -155,7 +155,9 @@ def take_batch(batch):
     return batch
 
 
-def load_splits(data_dir: Path, presets: PresetTable, splits: list[str], filter_expr: ds.Expression | None = None) -> dict[str, PairSplit]:
+def load_splits(
+    data_dir: Path, presets: PresetTable, splits: list[str], filter_expr: ds.Expression | None = None
+) -> dict[str, PairSplit]:
     """Read the pair columns once (partition pruning through ``filter_expr``) and cut them by split."""
     dataset = pairs_dataset(data_dir)
     expr = pc.field("split").isin(splits)
@@ -188,7 +190,9 @@ def restrict_to_collections(split: PairSplit, data_dir: Path, collections: list[
     known = set(source.tolist())
     unknown = [c for c in collections if c not in known]
     if unknown:
-        raise ValueError(f"{data_dir}/presets.parquet: no preset comes from collection(s) {unknown}; known: {sorted(map(str, known))}")
+        raise ValueError(
+            f"{data_dir}/presets.parquet: no preset comes from collection(s) {unknown}; known: {sorted(map(str, known))}"
+        )
     inside = np.isin(source, collections)
     keep = inside[split.cols["fg_idx"]] & inside[split.cols["bg_idx"]]
     if not keep.any():

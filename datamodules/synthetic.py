@@ -60,7 +60,9 @@ class SyntheticSpec:
         spec = asdict(self)
         if spec["score_from"] == "static":
             del spec["score_from"]  # datasets generated before the option keep their fingerprint
-        return hashlib.sha256(json.dumps({**spec, "v": GENERATOR_VERSION, "w": [W_S, W_T, BIAS]}, sort_keys=True).encode()).hexdigest()[:10]
+        return hashlib.sha256(
+            json.dumps({**spec, "v": GENERATOR_VERSION, "w": [W_S, W_T, BIAS]}, sort_keys=True).encode()
+        ).hexdigest()[:10]
 
 
 def _hash01(keys: np.ndarray, salt: str) -> np.ndarray:
@@ -130,11 +132,15 @@ def generate(spec: SyntheticSpec) -> tuple[pa.Table, pa.Table]:
             "source": ["synthetic"] * spec.n_presets,
             "collection": ["synthetic"] * spec.n_presets,
             "style_tags": [[] for _ in range(spec.n_presets)],
-            "render_summary": pa.FixedSizeListArray.from_arrays(pa.array(render[:, :RENDER_SUMMARY_DIM].ravel()), RENDER_SUMMARY_DIM),
+            "render_summary": pa.FixedSizeListArray.from_arrays(
+                pa.array(render[:, :RENDER_SUMMARY_DIM].ravel()), RENDER_SUMMARY_DIM
+            ),
             "render_layout": pa.FixedSizeListArray.from_arrays(
                 pa.array(render[:, RENDER_SUMMARY_DIM : RENDER_SUMMARY_DIM + RENDER_LAYOUT_DIM].ravel()), RENDER_LAYOUT_DIM
             ),
-            "render_motion": pa.FixedSizeListArray.from_arrays(pa.array(render[:, -RENDER_MOTION_DIM:].ravel()), RENDER_MOTION_DIM),
+            "render_motion": pa.FixedSizeListArray.from_arrays(
+                pa.array(render[:, -RENDER_MOTION_DIM:].ravel()), RENDER_MOTION_DIM
+            ),
         }
     )
     pairs = pa.table(

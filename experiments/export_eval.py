@@ -74,13 +74,34 @@ def write_pack(pack: Path, presets: list[Path], n_pairs: int, seed: int) -> None
             pairs.add((int(a), int(b)))
     with open(pack / "manifest.jsonl", "w") as fh:
         for k, (a, b) in enumerate(sorted(pairs)):
-            fh.write(json.dumps({"pair": k, "fg": f"/mnt/d/aidata/{pack.name}/fg/{names[a]}", "bg": f"/mnt/d/aidata/{pack.name}/bg/{names[b]}"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "pair": k,
+                        "fg": f"/mnt/d/aidata/{pack.name}/fg/{names[a]}",
+                        "bg": f"/mnt/d/aidata/{pack.name}/bg/{names[b]}",
+                    }
+                )
+                + "\n"
+            )
 
 
 def export(pack: Path, out: Path, cache: Path, extra: list[str]) -> dict[int, float] | str:
     """{pair: quality01} of the exported file, or the export's one-line refusal."""
-    cmd = [sys.executable, "-m", "aivj", "export", "pairs-quality", "--pack", str(pack), "--out", str(out),
-           "--cache-dir", str(cache), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aivj",
+        "export",
+        "pairs-quality",
+        "--pack",
+        str(pack),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode not in (0, 1):
         return f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
@@ -103,8 +124,12 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=600)
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--split", default=None, choices=("test_unseen", "golden"),
-                    help="take the presets from this held-out split of --data instead of presets absent from it")
+    ap.add_argument(
+        "--split",
+        default=None,
+        choices=("test_unseen", "golden"),
+        help="take the presets from this held-out split of --data instead of presets absent from it",
+    )
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="aivj_export_eval_"))
@@ -113,8 +138,10 @@ def main() -> None:
     write_pack(pack, presets, args.pairs, args.seed)
     model = ["--model", args.model] if args.model else []
     ref = export(pack, work / "refinery.json", work / "cache", [*model, "--score", "refinery", "--render", "always"])
-    rows = {"default export (renders, model score)": export(pack, work / "default.json", work / "cache", model),
-            "--render never (static path)": export(pack, work / "static.json", work / "cache", [*model, "--render", "never"])}
+    rows = {
+        "default export (renders, model score)": export(pack, work / "default.json", work / "cache", model),
+        "--render never (static path)": export(pack, work / "static.json", work / "cache", [*model, "--render", "never"]),
+    }
     print(f"{len(presets)} unseen presets from {args.presets}, {len(ref)} pairs scored by the refinery (work dir {work})")
     if isinstance(ref, str):
         raise SystemExit(f"the refinery export failed: {ref}")

@@ -63,7 +63,9 @@ def main() -> None:
     ref_bank = load_bank(base, sample, progress=False)
     ref_scores = score_pairs(ref_bank, fg, bg)["score"]
     ref = np.stack([ref_bank.descriptors[k]["summary"] for k in sample])
-    print(f"{len(sample)} presets of {args.data}, {args.pairs} random pairs; reference seed {base.settings.seed}, cache {base.dir}")
+    print(
+        f"{len(sample)} presets of {args.data}, {args.pairs} random pairs; reference seed {base.settings.seed}, cache {base.dir}"
+    )
     print("| seed | ok in both | " + " | ".join(f"R^2 {t}" for t in TARGETS) + " | pair-score pairwise agreement |")
     for seed in args.seeds:
         other = FrameCache(replace(base.settings, seed=seed), Path(args.out))

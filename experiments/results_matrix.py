@@ -25,8 +25,18 @@ DEBIAN, CREAM = "projectm-data", "cream-of-the-crop"
 ROWS: dict[str, list[str]] = {
     "full": ["experiment=full"],
     # one-input networks have no second path to drop to: no render dropout, no render predictor
-    "full_static": ["experiment=full", "model.net.inputs=static", "model.net.render_dropout=0", "model.net.render_predictor=false"],
-    "full_render": ["experiment=full", "model.net.inputs=render", "model.net.render_dropout=0", "model.net.render_predictor=false"],
+    "full_static": [
+        "experiment=full",
+        "model.net.inputs=static",
+        "model.net.render_dropout=0",
+        "model.net.render_predictor=false",
+    ],
+    "full_render": [
+        "experiment=full",
+        "model.net.inputs=render",
+        "model.net.render_dropout=0",
+        "model.net.render_predictor=false",
+    ],
     "no_attention": ["experiment=ablation_no_attention"],
     "no_reweight": ["experiment=ablation_no_reweight"],
     "no_adaptive": ["experiment=ablation_no_adaptive"],
@@ -40,8 +50,13 @@ ROWS: dict[str, list[str]] = {
     # Cross-corpus: train (and validate) on one collection's pairs, test on the other's unseen pairs.
     "full_debian_to_cream": ["experiment=full", f"data.train_collections=[{DEBIAN}]", f"data.test_collections=[{CREAM}]"],
     "full_cream_to_debian": ["experiment=full", f"data.train_collections=[{CREAM}]", f"data.test_collections=[{DEBIAN}]"],
-    "gbdt_static_debian_to_cream": ["experiment=full", "model=gbdt", "model.net.inputs=static",
-                                    f"data.train_collections=[{DEBIAN}]", f"data.test_collections=[{CREAM}]"],
+    "gbdt_static_debian_to_cream": [
+        "experiment=full",
+        "model=gbdt",
+        "model.net.inputs=static",
+        f"data.train_collections=[{DEBIAN}]",
+        f"data.test_collections=[{CREAM}]",
+    ],
 }
 COLUMNS = [
     ("test_unseen/pairwise_acc", "unseen pair-acc (render path)"),
@@ -53,9 +68,15 @@ COLUMNS = [
     ("val/loss", "val loss"),
 ]
 # The gates watch but do not intervene (no rollback, best = best val/pairwise_acc): each row measures its model.
-FIXED = ["registry.enabled=false", "extras.print_config=false", "callbacks.rich_progress_bar=null", "logger=many_loggers",
-         "callbacks.golden_gate.rollback=false", "callbacks.drift_monitor.rollback=false",
-         "callbacks.model_checkpoint.monitor=val/pairwise_acc"]
+FIXED = [
+    "registry.enabled=false",
+    "extras.print_config=false",
+    "callbacks.rich_progress_bar=null",
+    "logger=many_loggers",
+    "callbacks.golden_gate.rollback=false",
+    "callbacks.drift_monitor.rollback=false",
+    "callbacks.model_checkpoint.monitor=val/pairwise_acc",
+]
 
 
 def run_one(row: str, seed: int, epochs: int | None) -> dict | None:
@@ -90,8 +111,10 @@ def write_table(results: dict[str, list[dict]], seeds: list[int], epochs: int | 
         cmd = "python train.py " + " ".join(ROWS[row]) + (f" trainer.max_epochs={epochs}" if epochs else "") + " seed=S"
         cmd += " (+ the gate overrides above)"
         lines.append(f"| {row} ({len(runs)} seeds) | {' | '.join(cells)} | `{cmd}` |")
-    head = (f"Measured {date.today()} on 2 CPU cores, no GPU; seeds {seeds}; mean ± std over seeds. Every run adds: "
-            f"`{' '.join(FIXED)}`.\n\n")
+    head = (
+        f"Measured {date.today()} on 2 CPU cores, no GPU; seeds {seeds}; mean ± std over seeds. Every run adds: "
+        f"`{' '.join(FIXED)}`.\n\n"
+    )
     path.write_text(head + "\n".join(lines) + "\n")
     print(path.read_text())
 
@@ -107,8 +130,10 @@ def main() -> None:
     ap.add_argument("--collect-only", action="store_true", help="tabulate the finished runs of every row, run nothing")
     args = ap.parse_args()
     if args.collect_only:
-        results = {row: [json.loads(p.read_text())["metrics"] for p in sorted((OUT / row).glob("seed*/metrics.json"))]
-                   for row in args.rows}
+        results = {
+            row: [json.loads(p.read_text())["metrics"] for p in sorted((OUT / row).glob("seed*/metrics.json"))]
+            for row in args.rows
+        }
         seeds = sorted({int(p.parent.name[4:]) for p in OUT.glob("*/seed*/metrics.json")})
         write_table(results, seeds, args.epochs, Path(args.table))
         return

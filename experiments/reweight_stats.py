@@ -22,8 +22,9 @@ def synthetic_train_scores(n_presets: int = 600, n_pairs: int = 20000, seed: int
     return np.asarray(pairs.column("score").to_numpy(), dtype=np.float32)[split == "train"]
 
 
-def gradient_factor(scores: np.ndarray, beta: float, batch_size: int = 36, n_batches: int = 2000,
-                    threshold: float = ELITE_SCORE, seed: int = 0) -> float:
+def gradient_factor(
+    scores: np.ndarray, beta: float, batch_size: int = 36, n_batches: int = 2000, threshold: float = ELITE_SCORE, seed: int = 0
+) -> float:
     """mean |dL/dpred| over pairs scoring > threshold, divided by the mean over all pairs (per batch)."""
     loss = ReweightedCouplingLoss(beta=beta, rank_weight=0.0, st_weight=0.0)
     rng = np.random.default_rng(seed)

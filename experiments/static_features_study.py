@@ -135,8 +135,12 @@ def main() -> None:
     ap.add_argument("--cream", action="store_true", help="add Cream renders from build/refinery to study (a)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default="build/static_study/features.npz")
-    ap.add_argument("--part", choices=("all", "r2", "static", "sim", "two-stage"), default="all",
-                    help="one table part per process (the parts run in parallel on a shared machine)")
+    ap.add_argument(
+        "--part",
+        choices=("all", "r2", "static", "sim", "two-stage"),
+        default="all",
+        help="one table part per process (the parts run in parallel on a shared machine)",
+    )
     args = ap.parse_args()
 
     table = pq.read_table(Path(args.data) / "presets.parquet", columns=["preset_id", "features", "render_summary"]).to_pylist()
@@ -176,7 +180,11 @@ def main() -> None:
         return
 
     # (b) pairs
-    pairs = pads.dataset(Path(args.data) / "pairs", partitioning="hive").to_table(columns=["fg_id", "bg_id", "score", "split"]).to_pandas()
+    pairs = (
+        pads.dataset(Path(args.data) / "pairs", partitioning="hive")
+        .to_table(columns=["fg_id", "bg_id", "score", "split"])
+        .to_pandas()
+    )
     pairs = pairs[pairs.fg_id.isin(feats.keys()) & pairs.bg_id.isin(feats.keys())]
     train = pairs[pairs.split == "train"]
     train_ids = set(train.fg_id) | set(train.bg_id)
@@ -194,7 +202,12 @@ def main() -> None:
         # test presets (unseen, golden) are never fitted on; the others get out-of-fold predictions
         test_ids = (set(unseen.fg_id) | set(unseen.bg_id) | set(pairs[pairs.split == "golden"].fg_id)) & feats.keys()
         pred = predicted_summary(vec_both, summary, [i for i in ids if i not in test_ids])
-        rows.append((f"two-stage: static + sim + predicted {', '.join(STAGE_TARGETS)}", {i: np.concatenate([vec_both[i], pred[i]]) for i in feats}))
+        rows.append(
+            (
+                f"two-stage: static + sim + predicted {', '.join(STAGE_TARGETS)}",
+                {i: np.concatenate([vec_both[i], pred[i]]) for i in feats},
+            )
+        )
     print("| inputs per preset | all unseen | twin-free unseen |")
     for name, vec in rows:
         print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in pair_model(vec, train, [unseen, free])) + " |", flush=True)

@@ -75,14 +75,20 @@ def train_text(tok, static, Y, train_idx, val_idx, epochs: int, seed: int, batch
             sched.step()
             total += loss.item() * len(b)
         if epoch % 5 == 4 or epoch == epochs - 1:
-            print(f"  epoch {epoch + 1}: train mse {total / len(train_idx):.3f}  val mse {mse(net, tok, static, Y, val_idx):.3f}  ({time.time() - t0:.0f} s)", flush=True)
+            print(
+                f"  epoch {epoch + 1}: train mse {total / len(train_idx):.3f}  val mse {mse(net, tok, static, Y, val_idx):.3f}  ({time.time() - t0:.0f} s)",
+                flush=True,
+            )
     return net
 
 
 @torch.no_grad()
 def predict(net, tok, static, rows) -> np.ndarray:
     net.eval()
-    out = [net(*(torch.from_numpy(a[c]) for a in tok), torch.from_numpy(static[c])) for c in np.array_split(rows, max(1, len(rows) // 256))]
+    out = [
+        net(*(torch.from_numpy(a[c]) for a in tok), torch.from_numpy(static[c]))
+        for c in np.array_split(rows, max(1, len(rows) // 256))
+    ]
     return torch.cat(out).numpy()
 
 
@@ -110,11 +116,19 @@ def main() -> None:
     t0 = time.time()
     tok = pad_batch([tokenize_entries(parse_milk(paths[p].read_bytes(), str(paths[p])).entries()) for p in ids], MAX_TOKENS)
     lengths = (tok[0] != 0).sum(1)
-    print(f"{len(ids)} rendered presets with files; tokenised in {time.time() - t0:.1f} s; tokens per preset median {np.median(lengths):.0f}, max {lengths.max()}")
+    print(
+        f"{len(ids)} rendered presets with files; tokenised in {time.time() - t0:.1f} s; tokens per preset median {np.median(lengths):.0f}, max {lengths.max()}"
+    )
     static = np.stack([r["features"] for r in table]).astype(np.float32)
-    render = np.hstack([np.stack([r[c] for r in table]) for c in ("render_summary", "render_layout", "render_motion")]).astype(np.float32)
+    render = np.hstack([np.stack([r[c] for r in table]) for c in ("render_summary", "render_layout", "render_motion")]).astype(
+        np.float32
+    )
 
-    pairs = pads.dataset(Path(args.data) / "pairs", partitioning="hive").to_table(columns=["fg_id", "bg_id", "score", "split"]).to_pandas()
+    pairs = (
+        pads.dataset(Path(args.data) / "pairs", partitioning="hive")
+        .to_table(columns=["fg_id", "bg_id", "score", "split"])
+        .to_pandas()
+    )
     pairs = pairs[pairs.fg_id.isin(row_of) & pairs.bg_id.isin(row_of)]
     role = {}
     for split in ("train", "val", "test_unseen", "golden"):
@@ -122,7 +136,9 @@ def main() -> None:
         role[split] = np.array(sorted({row_of[i] for i in set(part.fg_id) | set(part.bg_id)}))
     held = set(role["test_unseen"]) | set(role["golden"])
     train_idx = np.array([i for i in role["train"] if i not in held])
-    val_idx = np.array([i for i in role["val"] if i not in held and i not in set(train_idx)]) if len(role["val"]) else train_idx[:200]
+    val_idx = (
+        np.array([i for i in role["val"] if i not in held and i not in set(train_idx)]) if len(role["val"]) else train_idx[:200]
+    )
     if len(val_idx) < 50:
         val_idx = train_idx[-300:]
         train_idx = train_idx[:-300]
@@ -142,7 +158,13 @@ def main() -> None:
         m = HistGradientBoostingRegressor(max_iter=300, random_state=0).fit(static[train_idx], render[train_idx, k])
         trees.append(r2(render[test_idx, k], m.predict(static[test_idx])))
     print("| trees, 64 static | " + " | ".join(f"{v:.3f}" for v in trees) + " |")
-    print("| text encoder | " + " | ".join(f"{r2(render[test_idx, SUMMARY_NAMES.index(t)], pred[test_idx, SUMMARY_NAMES.index(t)]):.3f}" for t in TARGETS) + " |")
+    print(
+        "| text encoder | "
+        + " | ".join(
+            f"{r2(render[test_idx, SUMMARY_NAMES.index(t)], pred[test_idx, SUMMARY_NAMES.index(t)]):.3f}" for t in TARGETS
+        )
+        + " |"
+    )
 
     from aivj.inference.loading import load_model
     from aivj.inference.scorer import score_presets
@@ -158,7 +180,11 @@ def main() -> None:
             continue
         fg, bg = part.fg_id.map(row_of).to_numpy(), part.bg_id.map(row_of).to_numpy()
         y = part.score.to_numpy()
-        cols = [score_presets(model, static, fg, bg), score_presets(model, static, fg, bg, pred, ones), score_presets(model, static, fg, bg, render, ones)]
+        cols = [
+            score_presets(model, static, fg, bg),
+            score_presets(model, static, fg, bg, pred, ones),
+            score_presets(model, static, fg, bg, render, ones),
+        ]
         print(f"| {split} | {len(part)} | " + " | ".join(f"{pairwise_accuracy(c, y):.3f}" for c in cols) + " |", flush=True)
 
 

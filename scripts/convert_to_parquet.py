@@ -1,6 +1,6 @@
 """Convert aidata packs into the partitioned Parquet dataset (same code as ``aivj ingest``).
 
-    python scripts/convert_to_parquet.py INPUT... --output DIR [--sample N] [--strict]
+python scripts/convert_to_parquet.py INPUT... --output DIR [--sample N] [--strict]
 """
 
 from __future__ import annotations

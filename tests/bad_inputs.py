@@ -14,7 +14,9 @@ import os
 from pathlib import Path
 
 DEBIAN = Path("/usr/share/projectM/presets/presets_milkdrop")
-GOOD_MILK = "[preset00]\nfRating=3.0\nfDecay=0.98\nzoom=1.01\nrot=0.02\nwarp=0.5\nwave_r=0.6\nper_frame_1=wave_g=0.5+0.3*sin(time);\n"
+GOOD_MILK = (
+    "[preset00]\nfRating=3.0\nfDecay=0.98\nzoom=1.01\nrot=0.02\nwarp=0.5\nwave_r=0.6\nper_frame_1=wave_g=0.5+0.3*sin(time);\n"
+)
 UNICODE_NAME = "Größe – ☃ 日本"
 UNREADABLE_DIR = Path("/proc/aivj-no-such-dir")  # nobody, not even root, can create a folder here
 

@@ -41,7 +41,15 @@ def tiny_train_cfg(tmp_path: Path, tmp_path_factory) -> DictConfig:
     data_dir = tmp_path_factory.getbasetemp() / "shared_data"
     return compose_config(
         "train",
-        ["data=synthetic", "model=mlp", f"paths.data_dir={data_dir}", *TINY_DATA, "trainer.max_epochs=1",
-         "callbacks.rich_progress_bar=null", "callbacks.model_summary=null", "registry.enabled=false"],
+        [
+            "data=synthetic",
+            "model=mlp",
+            f"paths.data_dir={data_dir}",
+            *TINY_DATA,
+            "trainer.max_epochs=1",
+            "callbacks.rich_progress_bar=null",
+            "callbacks.model_summary=null",
+            "registry.enabled=false",
+        ],
         tmp_path,
     )

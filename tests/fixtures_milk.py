@@ -27,7 +27,13 @@ def coupled_pack(root: Path, name: str, n: int, style: str = "wsl", start: int =
         stem = f"coupled_{i:05d}_20260129_015409"
         write_pair_files(pack, stem, seed=zlib.crc32(f"{name}:{i}".encode()) % 100000)
         if style == "wsl":
-            item = {"pair": i, "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk", "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk", "warp_diff": 0.01, "cx_diff": 0.1}
+            item = {
+                "pair": i,
+                "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk",
+                "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk",
+                "warp_diff": 0.01,
+                "cx_diff": 0.1,
+            }
         elif style == "windows":
             item = {"pair": i, "fg": f"D:\\aidata\\{name}\\fg\\{stem}_fg.milk", "bg": f"D:\\aidata\\{name}\\bg\\{stem}_bg.milk"}
         else:
@@ -38,7 +44,9 @@ def coupled_pack(root: Path, name: str, n: int, style: str = "wsl", start: int =
     return pack
 
 
-def eval_labels(pack: Path, pairs: list[int], luma: float = 0.15, motion: float = 3e-4, samples: int = 3, pack_name: str | None = None) -> Path:
+def eval_labels(
+    pack: Path, pairs: list[int], luma: float = 0.15, motion: float = 3e-4, samples: int = 3, pack_name: str | None = None
+) -> Path:
     path = pack / "eval.jsonl"
     with open(path, "a") as fh:
         for pair in pairs:
@@ -53,7 +61,21 @@ def summary_csv(pack: Path, scores: dict[int, float]) -> Path:
     path = pack / "pair_summary_v2.csv"
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["pair", "n", "avgScore", "avgLuma", "minLuma", "maxLuma", "avgMotion", "minMotion", "maxMotion", "topReason", "topReasonN"])
+        w.writerow(
+            [
+                "pair",
+                "n",
+                "avgScore",
+                "avgLuma",
+                "minLuma",
+                "maxLuma",
+                "avgMotion",
+                "minMotion",
+                "maxMotion",
+                "topReason",
+                "topReasonN",
+            ]
+        )
         for pair, score in scores.items():
             w.writerow([pair, 6, score, 0.2, 0.1, 0.3, 1e-4, 1e-5, 2e-4, "", 0])
     return path
@@ -65,8 +87,17 @@ def runtime_pack(root: Path, name: str, n: int) -> Path:
     for i in range(n):
         stem = f"rt_{i:04d}"
         write_pair_files(pack, stem, seed=5000 + i)
-        pairs.append({"pair": i, "fgUrl": f"/presets/{name}/fg/{stem}_fg.milk", "bgUrl": f"/presets/{name}/bg/{stem}_bg.milk", "warp_diff": 0.01})
-    (pack / "pairs-manifest.v0.json").write_text(json.dumps({"version": "v0", "generatedAt": "2026-01-29", "pack": name, "pairs": pairs}))
+        pairs.append(
+            {
+                "pair": i,
+                "fgUrl": f"/presets/{name}/fg/{stem}_fg.milk",
+                "bgUrl": f"/presets/{name}/bg/{stem}_bg.milk",
+                "warp_diff": 0.01,
+            }
+        )
+    (pack / "pairs-manifest.v0.json").write_text(
+        json.dumps({"version": "v0", "generatedAt": "2026-01-29", "pack": name, "pairs": pairs})
+    )
     return pack
 
 
@@ -76,7 +107,12 @@ def elite_pack(root: Path, n: int, as_list: bool = False, with_rank: bool = True
     for i in range(n):
         stem = f"elite_{i:04d}"
         write_pair_files(pack, stem, seed=9000 + i)
-        item = {"pair": i, "fg": f"D:\\aidata\\AIVJ_FINAL_ELITE\\fg\\{stem}_fg.milk", "bg": f"bg/{stem}_bg.milk", "score": 4.5 if i % 4 else 1.5}
+        item = {
+            "pair": i,
+            "fg": f"D:\\aidata\\AIVJ_FINAL_ELITE\\fg\\{stem}_fg.milk",
+            "bg": f"bg/{stem}_bg.milk",
+            "score": 4.5 if i % 4 else 1.5,
+        }
         if with_rank:
             item["rank"] = n - i
         items.append(item)
@@ -91,6 +127,10 @@ def alchemy_pack(root: Path, n: int) -> Path:
     for i in range(n):
         stem = f"alc_{i:04d}"
         write_pair_files(pack, stem, seed=7000 + i)
-        lines.append(json.dumps({"id": i, "fg": f"fg/{stem}_fg.milk", "bg": f"bg/{stem}_bg.milk", "quality": round(0.5 + 0.04 * (i % 10), 3)}))
+        lines.append(
+            json.dumps(
+                {"id": i, "fg": f"fg/{stem}_fg.milk", "bg": f"bg/{stem}_bg.milk", "quality": round(0.5 + 0.04 * (i % 10), 3)}
+            )
+        )
     (pack / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     return pack

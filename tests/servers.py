@@ -60,9 +60,19 @@ def ray_head(num_cpus: int = 2):
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     port = free_port()
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    cmd = [str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-           f"--temp-dir={temp}", f"--num-cpus={num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
-           "--object-store-memory=100000000"]
+    cmd = [
+        str(ray_bin),
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        f"--temp-dir={temp}",
+        f"--num-cpus={num_cpus}",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        "--object-store-memory=100000000",
+    ]
     log = open(temp / "head.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     address = f"127.0.0.1:{port}"
@@ -123,14 +133,28 @@ def postgres_server():
     run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True, text=True, preexec_fn=_as_user(user))  # noqa: E731
     try:
         run(_pg_bin("initdb"), "-D", str(data), "-U", "optuna", "--auth=trust", "-E", "UTF8", "--no-sync")
-        run(_pg_bin("pg_ctl"), "-D", str(data), "-l", str(temp / "server.log"), "-w", "-t", "60", "start",
-            "-o", f"-h 127.0.0.1 -p {port} -k {sock} -F")
+        run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(temp / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {sock} -F",
+        )
         run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "optuna", "optuna")
         yield f"postgresql+psycopg://optuna@127.0.0.1:{port}/optuna"
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run([_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True,
-                           preexec_fn=_as_user(user))
+            subprocess.run(
+                [_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+                preexec_fn=_as_user(user),
+            )
         shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -32,17 +32,20 @@ def _dataset_copy(src, tmp, damage: str):
     return dst, victim.name
 
 
-@pytest.mark.parametrize("overrides, named", [
-    (["data.data_dir=no/such/dir"], "data.data_dir=no/such/dir"),  # defect 3: used to train on synthetic data
-    (["trainer.max_epochs=abc"], "trainer.max_epochs"),
-    (["trainer.max_epochs=2.5"], "trainer.max_epochs"),
-    (["data.elite_per_batch=-1"], "data.elite_per_batch"),
-    (["data.elite_per_batch=0", "data.regular_per_batch=0"], "at least one pair"),
-    (["data.batch_groups=0"], "data.batch_groups"),
-    (["data.eval_batch_size=0"], "data.eval_batch_size"),
-    (["trainer.limit_train_batches=-2"], "trainer.limit_train_batches"),
-    (["+ckpt_path=no/such.ckpt"], "ckpt_path=no/such.ckpt"),
-])
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        (["data.data_dir=no/such/dir"], "data.data_dir=no/such/dir"),  # defect 3: used to train on synthetic data
+        (["trainer.max_epochs=abc"], "trainer.max_epochs"),
+        (["trainer.max_epochs=2.5"], "trainer.max_epochs"),
+        (["data.elite_per_batch=-1"], "data.elite_per_batch"),
+        (["data.elite_per_batch=0", "data.regular_per_batch=0"], "at least one pair"),
+        (["data.batch_groups=0"], "data.batch_groups"),
+        (["data.eval_batch_size=0"], "data.eval_batch_size"),
+        (["trainer.limit_train_batches=-2"], "trainer.limit_train_batches"),
+        (["+ckpt_path=no/such.ckpt"], "ckpt_path=no/such.ckpt"),
+    ],
+)
 def test_train_config_errors_name_the_key(overrides, named, tmp_path):
     cfg = compose_config("train", ["experiment=smoke", *overrides], tmp_path)
     with pytest.raises(ConfigError) as info:
@@ -88,8 +91,10 @@ def test_train_py_exits_2_with_one_line(tmp_path, capsys):
 def test_pipeline_dry_run_fails_a_pack_without_a_manifest(tmp_path, capsys):
     pack = bad.empty_dir(tmp_path, "pack")
     out, registry = tmp_path / "pipeline", tmp_path / "registry"
-    rc, stdout, err = bad.run_cli(["pipeline", "--dry-run", "--experiment", "smoke", "--packs", str(pack), "--out", str(out),
-                                   "--registry", str(registry)], capsys)
+    rc, stdout, err = bad.run_cli(
+        ["pipeline", "--dry-run", "--experiment", "smoke", "--packs", str(pack), "--out", str(out), "--registry", str(registry)],
+        capsys,
+    )
     assert rc == 1, stdout + err
     (line,) = [line for line in stdout.splitlines() if line.startswith("data ")]
     assert "FAIL" in line and str(pack) in line and "no manifest" in line
@@ -106,8 +111,21 @@ def test_pipeline_with_a_missing_pack_is_one_line(tmp_path, capsys):
 
 def test_pipeline_dry_run_names_a_truncated_parquet_file(small_dataset, tmp_path, capsys):
     data_dir, name = _dataset_copy(small_dataset, tmp_path, "truncated presets")
-    rc, stdout, err = bad.run_cli(["pipeline", "--dry-run", "--experiment", "none", "--data-dir", str(data_dir),
-                                   "--out", str(tmp_path / "p"), "--registry", str(tmp_path / "r")], capsys)
+    rc, stdout, err = bad.run_cli(
+        [
+            "pipeline",
+            "--dry-run",
+            "--experiment",
+            "none",
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(tmp_path / "p"),
+            "--registry",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
     assert rc == 1 and "Traceback" not in stdout + err
     (line,) = [line for line in stdout.splitlines() if line.startswith("data ")]
     assert "FAIL" in line and name in line

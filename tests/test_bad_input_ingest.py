@@ -33,13 +33,16 @@ def test_nothing_to_read_writes_no_dataset(kind, tmp_path, capsys):
         assert not out.exists()  # failed before anything was created
 
 
-@pytest.mark.parametrize("line, reason", [
-    (bad.pair(0), "duplicate pair"),  # pair 0 again: the first one wins
-    ({**bad.pair(1), "pair": True}, "invalid manifest line"),  # not the line index
-    ({**bad.pair(2), "pair": 10**30}, "invalid manifest line"),  # huge: no int64 overflow traceback
-    (bad.pair(7, fg=0, bg=0) | {"bg": "fg/p0.milk"}, "same preset file on both layers"),
-    ('{"pair": 8, "fg": "fg/p0.mi', "invalid manifest line"),  # truncated last line
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        (bad.pair(0), "duplicate pair"),  # pair 0 again: the first one wins
+        ({**bad.pair(1), "pair": True}, "invalid manifest line"),  # not the line index
+        ({**bad.pair(2), "pair": 10**30}, "invalid manifest line"),  # huge: no int64 overflow traceback
+        (bad.pair(7, fg=0, bg=0) | {"bg": "fg/p0.milk"}, "same preset file on both layers"),
+        ('{"pair": 8, "fg": "fg/p0.mi', "invalid manifest line"),  # truncated last line
+    ],
+)
 def test_bad_rows_are_set_aside_and_counted(line, reason, tmp_path, capsys):
     src = bad.pack(tmp_path, [bad.pair(0), bad.pair(1, bg=2), line])
     out = tmp_path / "out"
@@ -87,8 +90,10 @@ def test_relative_paths_and_unicode_names(tmp_path, capsys, monkeypatch):
     src = tmp_path / bad.UNICODE_NAME
     bad.milk(src / "fg", f"{bad.UNICODE_NAME}.milk")
     bad.milk(src / "bg", "ß.milk", bad.GOOD_MILK.replace("rot=0.02", "rot=0.5"))
-    (src / "manifest.jsonl").write_text(json.dumps({"pair": 0, "fg": f"fg/{bad.UNICODE_NAME}.milk", "bg": "bg/ß.milk",
-                                                    "score": 4.0}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (src / "manifest.jsonl").write_text(
+        json.dumps({"pair": 0, "fg": f"fg/{bad.UNICODE_NAME}.milk", "bg": "bg/ß.milk", "score": 4.0}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     rc, stdout, err = bad.run_cli([*INGEST, bad.UNICODE_NAME, "--output", "out"], capsys)
     assert rc == 0, err

@@ -14,9 +14,19 @@ from aivj.refinery.settings import RenderSettings
 AGITATOR, AIRS, AIRHANDLER = "Aderrasi - Agitator.milk", "Aderrasi - Airs.milk", "Aderrasi - Airhandler (Menagerie Mix).milk"
 
 
-@pytest.mark.parametrize("flag, value", [("--size", "0"), ("--size", "-5"), ("--size", "100000"), ("--workers", "0"),
-                                         ("--workers", "-3"), ("--audio", "jazz"), ("--audio", "nope.wav"),
-                                         ("--timeout", "0")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--size", "0"),
+        ("--size", "-5"),
+        ("--size", "100000"),
+        ("--workers", "0"),
+        ("--workers", "-3"),
+        ("--audio", "jazz"),
+        ("--audio", "nope.wav"),
+        ("--timeout", "0"),
+    ],
+)
 def test_bad_render_arguments_fail_before_any_cache_folder(flag, value, tmp_path, capsys):
     preset = bad.milk(tmp_path, "ok.milk")
     cache = tmp_path / "cache"
@@ -90,15 +100,18 @@ def test_score_sets_aside_duplicates_true_ids_and_same_file_pairs(tmp_path, caps
     for side, name in (("fg", AGITATOR), ("bg", AIRS), ("bg", AIRHANDLER)):
         (pack / side).mkdir(parents=True, exist_ok=True)
         shutil.copy(bad.DEBIAN / name, pack / side / name)
-    rows = [{"pair": 0, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRS}"},
-            {"pair": 1, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRHANDLER}"},
-            {"pair": 0, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRHANDLER}"},
-            {"pair": True, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRS}"},
-            {"pair": 5, "fg": f"bg/{AIRS}", "bg": f"bg/{AIRS}"}]
+    rows = [
+        {"pair": 0, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRS}"},
+        {"pair": 1, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRHANDLER}"},
+        {"pair": 0, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRHANDLER}"},
+        {"pair": True, "fg": f"fg/{AGITATOR}", "bg": f"bg/{AIRS}"},
+        {"pair": 5, "fg": f"bg/{AIRS}", "bg": f"bg/{AIRS}"},
+    ]
     (pack / "manifest.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
     out = tmp_path / "out"
-    rc, stdout, err = bad.run_cli(["refine", "score", str(pack), "--out", str(out), "--workers", "1",
-                                   "--cache", str(tmp_path / "cache")], capsys)
+    rc, stdout, err = bad.run_cli(
+        ["refine", "score", str(pack), "--out", str(out), "--workers", "1", "--cache", str(tmp_path / "cache")], capsys
+    )
     assert rc == 1, stdout + err  # partial: 3 of 5 rows set aside
     assert "2 of 5 manifest rows scored (3 set aside" in stdout
     assert "duplicate pair: 1" in err and "invalid manifest line: 1" in err and "same preset file on both layers: 1" in err
@@ -106,15 +119,18 @@ def test_score_sets_aside_duplicates_true_ids_and_same_file_pairs(tmp_path, caps
     assert sorted(set(pairs)) == [0, 1] and pairs.count(0) == pairs.count(1)  # one pair 0, not two (rows per sample)
 
 
-@pytest.mark.parametrize("rec, retry, is_settled", [
-    ({"status": "ok", "path": "/abs/x.milk"}, (), True),
-    ({"status": "black", "path": "/abs/x.milk"}, (), True),
-    ({"status": "black", "path": "rend3/x.milk"}, (), False),  # written by the cwd bug: maybe a false black
-    ({"status": "ok", "path": "rend3/x.milk"}, (), True),  # frames were rendered: not rendered again
-    ({"status": "load_error", "path": "/abs/x.milk"}, (), False),  # depends on the path and the disk
-    ({"status": "timeout", "path": "/abs/x.milk"}, (), True),
-    ({"status": "timeout", "path": "/abs/x.milk"}, ("crash", "timeout"), False),  # --retry-failed
-])
+@pytest.mark.parametrize(
+    "rec, retry, is_settled",
+    [
+        ({"status": "ok", "path": "/abs/x.milk"}, (), True),
+        ({"status": "black", "path": "/abs/x.milk"}, (), True),
+        ({"status": "black", "path": "rend3/x.milk"}, (), False),  # written by the cwd bug: maybe a false black
+        ({"status": "ok", "path": "rend3/x.milk"}, (), True),  # frames were rendered: not rendered again
+        ({"status": "load_error", "path": "/abs/x.milk"}, (), False),  # depends on the path and the disk
+        ({"status": "timeout", "path": "/abs/x.milk"}, (), True),
+        ({"status": "timeout", "path": "/abs/x.milk"}, ("crash", "timeout"), False),  # --retry-failed
+    ],
+)
 def test_which_cached_statuses_a_rerun_skips(rec, retry, is_settled):
     from aivj.refinery.render import settled
 

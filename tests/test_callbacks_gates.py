@@ -16,9 +16,11 @@ from tests.helpers.tiny_module import RandomPairsDataModule, TinyCouplingModule
 
 def _training_state(trainer, pl_module):
     opt = trainer.optimizers[0].state_dict()
-    return {"model": {k: v.clone() for k, v in pl_module.state_dict().items()},
-            "exp_avg": [s["exp_avg"].clone() for s in opt["state"].values()],
-            "scheduler": dict(trainer.lr_scheduler_configs[0].scheduler.state_dict())}
+    return {
+        "model": {k: v.clone() for k, v in pl_module.state_dict().items()},
+        "exp_avg": [s["exp_avg"].clone() for s in opt["state"].values()],
+        "scheduler": dict(trainer.lr_scheduler_configs[0].scheduler.state_dict()),
+    }
 
 
 class Degrade(Callback):
@@ -48,16 +50,25 @@ class Degrade(Callback):
 
 def fit(tmp_path, callbacks, epochs, ckpt_path=None, logger=False):
     torch.manual_seed(0)
-    trainer = L.Trainer(max_epochs=epochs, logger=logger, enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=tmp_path, callbacks=callbacks, num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        logger=logger,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(TinyCouplingModule(), datamodule=RandomPairsDataModule(), ckpt_path=ckpt_path)
     return trainer
 
 
 def same_state(a, b):
-    return (all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-            and all(torch.equal(x, y) for x, y in zip(a["exp_avg"], b["exp_avg"]))
-            and a["scheduler"] == b["scheduler"])
+    return (
+        all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+        and all(torch.equal(x, y) for x, y in zip(a["exp_avg"], b["exp_avg"]))
+        and a["scheduler"] == b["scheduler"]
+    )
 
 
 def test_golden_gate_rolls_back_a_degraded_model_and_keeps_it_from_best(tmp_path):
@@ -82,8 +93,10 @@ def test_golden_gate_rolls_back_a_degraded_model_and_keeps_it_from_best(tmp_path
 
 def test_golden_gate_state_survives_resume(tmp_path):
     def checkpoints():  # the gated best, and every epoch's state for resuming
-        return [ModelCheckpoint(dirpath=tmp_path / "best", monitor="val/gated_pairwise_acc", mode="max"),
-                ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)]
+        return [
+            ModelCheckpoint(dirpath=tmp_path / "best", monitor="val/gated_pairwise_acc", mode="max"),
+            ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True),
+        ]
 
     gate = GoldenSetGate(threshold=0.9, patience=2)
     fit(tmp_path, [gate, Degrade(epochs=[2]), *checkpoints()], epochs=3)

@@ -19,9 +19,16 @@ from tests.helpers.tiny_module import RandomPairsDataModule, TinyCouplingModule
 def fit(tmp_path, callbacks, epochs=2, logger=False, **module_kwargs):
     torch.manual_seed(0)
     module = TinyCouplingModule(**module_kwargs)
-    trainer = L.Trainer(max_epochs=epochs, logger=logger, enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=False, default_root_dir=tmp_path, callbacks=callbacks,
-                        num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        logger=logger,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(module, datamodule=RandomPairsDataModule())
     return trainer, module
 

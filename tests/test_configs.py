@@ -69,6 +69,8 @@ def test_help_and_cfg_job_show_the_composed_config():
     groups = next(line for line in help_.stdout.splitlines() if line.startswith("experiment:"))
     assert "full" in groups and "smoke" in groups
     assert "== Config ==" in help_.stdout
-    job = subprocess.run([sys.executable, "train.py", "--cfg", "job", "experiment=full"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    job = subprocess.run(
+        [sys.executable, "train.py", "--cfg", "job", "experiment=full"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert job.returncode == 0
     assert "tags:\n- full" in job.stdout and "_target_: datamodules.coupling_datamodule.CouplingDataModule" in job.stdout

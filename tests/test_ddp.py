@@ -26,13 +26,26 @@ def ddp_run(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("ddp")
     data_dir = tmp_path_factory.getbasetemp() / "shared_data"
-    overrides = ["data=synthetic", "model=mlp", f"paths.data_dir={data_dir}", *TINY_DATA, "trainer=ddp_cpu",
-                 "trainer.max_epochs=2", "trainer.limit_train_batches=4", "trainer.enable_progress_bar=false",
-                 f"data.elite_per_batch={ELITE}", f"data.regular_per_batch={REGULAR}",
-                 "callbacks.rich_progress_bar=null", "callbacks.model_summary=null", "callbacks.early_stopping=null",
-                 # a gate no tiny model passes, rolling back after every failing epoch: something to agree on
-                 "callbacks.golden_gate.threshold=1.0", "callbacks.golden_gate.patience=1",
-                 "registry.enabled=true", "test=true"]
+    overrides = [
+        "data=synthetic",
+        "model=mlp",
+        f"paths.data_dir={data_dir}",
+        *TINY_DATA,
+        "trainer=ddp_cpu",
+        "trainer.max_epochs=2",
+        "trainer.limit_train_batches=4",
+        "trainer.enable_progress_bar=false",
+        f"data.elite_per_batch={ELITE}",
+        f"data.regular_per_batch={REGULAR}",
+        "callbacks.rich_progress_bar=null",
+        "callbacks.model_summary=null",
+        "callbacks.early_stopping=null",
+        # a gate no tiny model passes, rolling back after every failing epoch: something to agree on
+        "callbacks.golden_gate.threshold=1.0",
+        "callbacks.golden_gate.patience=1",
+        "registry.enabled=true",
+        "test=true",
+    ]
     cfg = compose_config("train", overrides, tmp)
     with open_dict(cfg):
         cfg.callbacks.rank_probe = {"_target_": "tests.helpers.ddp_probe.RankProbe", "out_dir": str(tmp / "probe")}
@@ -81,4 +94,5 @@ def test_only_rank_zero_writes(ddp_run):
     assert max(keys.values()) == 1, keys
     assert len(Registry(cfg.paths.registry_dir).versions()) == 1
     assert json.loads((run / "metrics.json").read_text())["metrics"]["val/pairwise_acc"] == pytest.approx(
-        metrics["val/pairwise_acc"])
+        metrics["val/pairwise_acc"]
+    )

@@ -21,8 +21,10 @@ from tests.helpers.tiny_module import (
     trust_test_helpers,
 )
 
-MILK = "[preset00]\nfRating=5.000\nfDecay={decay}\nwarp={warp}\nzoom={zoom}\nrot={rot}\ncx=0.5\ncy=0.5\nnWaveMode={mode}\n" \
-       "per_frame_1=wave_r = 0.5 + 0.4*sin(time*{k});\nper_pixel_1=zoom = zoom + 0.01*rad;\n"
+MILK = (
+    "[preset00]\nfRating=5.000\nfDecay={decay}\nwarp={warp}\nzoom={zoom}\nrot={rot}\ncx=0.5\ncy=0.5\nnWaveMode={mode}\n"
+    "per_frame_1=wave_r = 0.5 + 0.4*sin(time*{k});\nper_pixel_1=zoom = zoom + 0.01*rad;\n"
+)
 
 
 def make_pack(root, n=12, missing=(3,), broken=(5,)):
@@ -35,22 +37,44 @@ def make_pack(root, n=12, missing=(3,), broken=(5,)):
     for i in range(n):
         name = f"coupled_{i:05d}_20260129_015409"
         for side in ("fg", "bg"):
-            text = MILK.format(decay=rng.uniform(0.9, 1), warp=rng.uniform(0, 5), zoom=rng.uniform(0.8, 1.5),
-                               rot=rng.uniform(-1, 1), mode=int(rng.integers(0, 8)), k=rng.uniform(0.1, 3))
+            text = MILK.format(
+                decay=rng.uniform(0.9, 1),
+                warp=rng.uniform(0, 5),
+                zoom=rng.uniform(0.8, 1.5),
+                rot=rng.uniform(-1, 1),
+                mode=int(rng.integers(0, 8)),
+                k=rng.uniform(0.1, 3),
+            )
             if i in broken and side == "bg":
                 text = "\x00\x01 not a preset"
             if not (i in missing and side == "fg"):
                 (pack / side / f"{name}_{side}.milk").write_text(text)
-        fg = f"/mnt/d/aidata/coupled_test_pack/fg/{name}_fg.milk" if i % 2 else \
-            f"D:\\aidata\\coupled_test_pack\\fg\\{name}_fg.milk"
-        lines.append(json.dumps({"pair": i, "fg": fg, "bg": f"/mnt/d/aidata/coupled_test_pack/bg/{name}_bg.milk",
-                                 "warp_diff": 0.01, "cx_diff": 0.1}))
+        fg = (
+            f"/mnt/d/aidata/coupled_test_pack/fg/{name}_fg.milk"
+            if i % 2
+            else f"D:\\aidata\\coupled_test_pack\\fg\\{name}_fg.milk"
+        )
+        lines.append(
+            json.dumps(
+                {
+                    "pair": i,
+                    "fg": fg,
+                    "bg": f"/mnt/d/aidata/coupled_test_pack/bg/{name}_bg.milk",
+                    "warp_diff": 0.01,
+                    "cx_diff": 0.1,
+                }
+            )
+        )
     (pack / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     return pack
 
 
-PASSING = {"test_unseen/pairwise_acc": 0.95, "golden/pass_rate": 1.0,
-           "static/test_unseen/pairwise_acc": 0.71, "static/golden/pass_rate": 0.9}
+PASSING = {
+    "test_unseen/pairwise_acc": 0.95,
+    "golden/pass_rate": 1.0,
+    "static/test_unseen/pairwise_acc": 0.71,
+    "static/golden/pass_rate": 0.9,
+}
 RENDER_ONLY = {"test_unseen/pairwise_acc": 0.95, "golden/pass_rate": 1.0}
 
 
@@ -66,7 +90,9 @@ def no_projectm(monkeypatch):
     from aivj.refinery import native
 
     def missing():
-        raise native.RefineryUnavailable(f"the refinery needs projectM (missing: libprojectm-dev); install with: {native.INSTALL_HINT}")
+        raise native.RefineryUnavailable(
+            f"the refinery needs projectM (missing: libprojectm-dev); install with: {native.INSTALL_HINT}"
+        )
 
     monkeypatch.setattr(native, "require_projectm", missing)
 
@@ -75,8 +101,14 @@ def no_projectm(monkeypatch):
 def checkpoint(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("model")
     torch.manual_seed(0)
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, default_root_dir=tmp)
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp,
+    )
     trainer.fit(TinyCouplingModule(), datamodule=RandomPairsDataModule(n_train=256))
     path = tmp / "tiny.ckpt"
     trainer.save_checkpoint(path)
@@ -103,8 +135,14 @@ def check_pairs_quality(doc, pack_name, expected_pairs, missing):
     q = np.array([p["quality01"] for p in doc["pairs"]])
     stats = doc["qualityStats"]
     assert stats["calibration"] == "std_stretch.v0" and stats["std"] >= MIN_STD
-    for key, value in (("min", q.min()), ("max", q.max()), ("mean", q.mean()), ("std", q.std()),
-                       ("p50", np.percentile(q, 50)), ("p95", np.percentile(q, 95))):
+    for key, value in (
+        ("min", q.min()),
+        ("max", q.max()),
+        ("mean", q.mean()),
+        ("std", q.std()),
+        ("p50", np.percentile(q, 50)),
+        ("p95", np.percentile(q, 95)),
+    ):
         assert stats[key] == pytest.approx(value, abs=1e-6)
 
 
@@ -125,9 +163,19 @@ def test_pairs_quality_from_the_champion_with_a_web_manifest(tmp_path, checkpoin
     _, promoted = register(tmp_path, checkpoint, PASSING)
     assert promoted
     pack = make_pack(tmp_path, n=6, missing=(), broken=())
-    web = {"version": "v0", "generatedAt": "2026-01-29T00:00:00Z", "pack": "webpack",
-           "pairs": [{"pair": 10 + i, "fgUrl": f"/presets/webpack/fg/coupled_{i:05d}_20260129_015409_fg.milk",
-                      "bgUrl": f"/presets/webpack/bg/coupled_{i:05d}_20260129_015409_bg.milk"} for i in range(6)]}
+    web = {
+        "version": "v0",
+        "generatedAt": "2026-01-29T00:00:00Z",
+        "pack": "webpack",
+        "pairs": [
+            {
+                "pair": 10 + i,
+                "fgUrl": f"/presets/webpack/fg/coupled_{i:05d}_20260129_015409_fg.milk",
+                "bgUrl": f"/presets/webpack/bg/coupled_{i:05d}_20260129_015409_bg.milk",
+            }
+            for i in range(6)
+        ],
+    }
     (pack / "pairs-manifest.v0.json").write_text(json.dumps(web))
     out = tmp_path / "out" / "pq.json"
     assert export_cli(["pairs-quality", "--pack", str(pack), "--out", str(out), "--render", "never"]) == 0
@@ -168,8 +216,14 @@ def test_auto_without_projectm_falls_back_with_one_warning(tmp_path, checkpoint,
     assert meta["scoring_path"] == "static" and "libprojectm-dev" in meta["fallback_reason"]
     # the same fallback for a version that never measured its static path: refused, not shipped
     (pack / "pairs-quality.v0.json").unlink()
-    other = register_run(tmp_path / "run", checkpoint, {"model": {"_target_": "tests.helpers.tiny_module.TinyCouplingModule"}},
-                         RENDER_ONLY, None, auto_promote=False)[0]
+    other = register_run(
+        tmp_path / "run",
+        checkpoint,
+        {"model": {"_target_": "tests.helpers.tiny_module.TinyCouplingModule"}},
+        RENDER_ONLY,
+        None,
+        auto_promote=False,
+    )[0]
     assert export_cli(["pairs-quality", "--pack", str(pack), "--model", other]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no renders" in err and "static/test_unseen/pairwise_acc" in err

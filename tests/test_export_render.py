@@ -21,8 +21,7 @@ from aivj.refinery.native import missing_requirements
 ROOT = Path(__file__).resolve().parents[1]
 CHAMPION = (ROOT / "models" / "champion").read_text().strip()  # the shipped champion, trained with renders
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bool(missing_requirements()), reason="needs projectM (make test installs it)")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(missing_requirements()), reason="needs projectM (make test installs it)")]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,9 @@ def rendered(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("AIVJ_REGISTRY", str(tmp / "registry"))  # empty: the default champion is the shipped one
     try:
-        rc = export_cli(["pairs-quality", "--pack", str(pack), "--workers", "2", "--cache-dir", str(cache),
-                         "--preview", str(tmp / "preview")])
+        rc = export_cli(
+            ["pairs-quality", "--pack", str(pack), "--workers", "2", "--cache-dir", str(cache), "--preview", str(tmp / "preview")]
+        )
     finally:
         mp.undo()
     assert rc == 0
@@ -116,8 +116,10 @@ def test_second_export_renders_nothing(rendered):
 def test_refinery_score_and_dead_layers(rendered):
     pack, cache, meta, doc, tmp = rendered
     out = tmp / "refinery.json"
-    assert export_cli(["pairs-quality", "--pack", str(pack), "--cache-dir", str(cache), "--score", "refinery",
-                       "--out", str(out)]) == 0
+    assert (
+        export_cli(["pairs-quality", "--pack", str(pack), "--cache-dir", str(cache), "--score", "refinery", "--out", str(out)])
+        == 0
+    )
     ref_doc = json.loads(out.read_text())
     truth = refinery_scores(pack, cache, ref_doc)
     want = np.round(std_stretch(truth / 5.0), 6)
@@ -151,8 +153,13 @@ def test_golden_sheet_from_cached_frames(rendered, tmp_path):
     from aivj.refinery.settings import RenderSettings
 
     ids = FrameCache(RenderSettings(), cache).ok_ids()
-    preds = {"pred": np.linspace(0, 5, 6), "score": np.linspace(5, 0, 6), "split": ["golden"] * 5 + ["val"],
-             "fg_id": ids[:6], "bg_id": ids[1:7]}
+    preds = {
+        "pred": np.linspace(0, 5, 6),
+        "score": np.linspace(5, 0, 6),
+        "split": ["golden"] * 5 + ["val"],
+        "fg_id": ids[:6],
+        "bg_id": ids[1:7],
+    }
     out = golden_sheet(preds, tmp_path / "golden.html", cache_root=cache)
     assert out is not None and out.read_text().count("<figure>") == 5 + 0  # 5 golden: all top, none left for bottom
     assert golden_sheet({**preds, "fg_id": ["f" * 20] * 6}, tmp_path / "none.html", cache_root=cache) is None

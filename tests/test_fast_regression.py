@@ -53,8 +53,9 @@ def scored():
     presets = PresetTable.load(data_dir)
     model, label, metrics = _current_model()
     splits = {name: tier_split(data_dir, name, presets) for name in ("fast", "golden")}
-    preds = {(path, name): (predict(model, split, path=path), split.cols["score"])
-             for path in PATHS for name, split in splits.items()}
+    preds = {
+        (path, name): (predict(model, split, path=path), split.cols["score"]) for path in PATHS for name, split in splits.items()
+    }
     return preds, label, metrics
 
 
@@ -64,7 +65,9 @@ def test_fast_set_against_thresholds(scored, path):
     limits = THRESHOLDS[path].fast
     assert len(true) > 100
     acc, mae = pairwise_accuracy(pred, true), float(abs(pred - true).mean())
-    assert acc >= limits.min_pairwise_acc, f"{label}: {path}-path fast-set pairwise accuracy {acc:.3f} < {limits.min_pairwise_acc}"
+    assert acc >= limits.min_pairwise_acc, (
+        f"{label}: {path}-path fast-set pairwise accuracy {acc:.3f} < {limits.min_pairwise_acc}"
+    )
     assert mae <= limits.max_mae, f"{label}: {path}-path fast-set MAE {mae:.3f} > {limits.max_mae}"
 
 

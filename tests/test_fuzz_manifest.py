@@ -22,12 +22,29 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 REASONS = {INVALID, DUPLICATE, SAME_FILE}
 FILES = ["fg/a.milk", "fg/b.milk", "bg/a.milk", "bg/c.milk", "missing.milk"]
 
-_PAIR = st.one_of(st.integers(-5, 5), st.integers(), st.booleans(), st.none(), st.floats(), st.text(max_size=5),
-                  st.lists(st.integers(), max_size=2))
-_PATH = st.one_of(st.sampled_from(FILES), st.sampled_from([f"D:\\\\x\\\\{f}" for f in FILES]), st.text(max_size=8),
-                  st.integers(), st.none())
-_ROW = st.fixed_dictionaries({}, optional={"pair": _PAIR, "pair_id": _PAIR, "fg": _PATH, "bg": _PATH,
-                                           "warp_diff": st.one_of(st.floats(), st.text(max_size=3)), "cx_diff": st.floats()})
+_PAIR = st.one_of(
+    st.integers(-5, 5),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
+_PATH = st.one_of(
+    st.sampled_from(FILES), st.sampled_from([f"D:\\\\x\\\\{f}" for f in FILES]), st.text(max_size=8), st.integers(), st.none()
+)
+_ROW = st.fixed_dictionaries(
+    {},
+    optional={
+        "pair": _PAIR,
+        "pair_id": _PAIR,
+        "fg": _PATH,
+        "bg": _PATH,
+        "warp_diff": st.one_of(st.floats(), st.text(max_size=3)),
+        "cx_diff": st.floats(),
+    },
+)
 _TEXT_LINE = st.text(alphabet=st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=40)
 _LINE = st.one_of(_ROW.map(json.dumps), _TEXT_LINE, st.just(""), st.just("[1, 2]"), st.just("null"))  # one line each
 
@@ -75,9 +92,11 @@ def test_garbage_manifest_bytes(data):
         _check(pack)
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-                     max_leaves=10)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10,
+)
 
 
 @FUZZ

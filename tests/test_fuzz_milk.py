@@ -35,11 +35,30 @@ def test_any_text_parses_or_is_refused(text):
     _parse_or_refuse(text)
 
 
-_KEY = st.sampled_from(["fRating", "fDecay", "zoom", "rot", "warp", "cx", "wave_r", "nWaveMode", "bAdditiveWaves", "ob_size",
-                        "fGammaAdj", "MILKDROP_PRESET_VERSION", "PSVERSION"])
-_VALUE = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda x: f"{x:.4f}"),
-                   st.text(alphabet=string.ascii_letters + string.digits + "._-+*/()", max_size=12))
-_CODE = st.text(alphabet=string.ascii_lowercase + string.digits + " =+-*/();.", min_size=1, max_size=30).map(str.strip).filter(bool)
+_KEY = st.sampled_from(
+    [
+        "fRating",
+        "fDecay",
+        "zoom",
+        "rot",
+        "warp",
+        "cx",
+        "wave_r",
+        "nWaveMode",
+        "bAdditiveWaves",
+        "ob_size",
+        "fGammaAdj",
+        "MILKDROP_PRESET_VERSION",
+        "PSVERSION",
+    ]
+)
+_VALUE = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda x: f"{x:.4f}"),
+    st.text(alphabet=string.ascii_letters + string.digits + "._-+*/()", max_size=12),
+)
+_CODE = (
+    st.text(alphabet=string.ascii_lowercase + string.digits + " =+-*/();.", min_size=1, max_size=30).map(str.strip).filter(bool)
+)
 
 
 @st.composite

@@ -26,8 +26,15 @@ class StaticPathLogged(TinyCouplingModule):
 
 def fit(tmp_path, module, callbacks, epochs=4):
     torch.manual_seed(0)
-    trainer = L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=tmp_path, callbacks=callbacks, num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        callbacks=callbacks,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(module, datamodule=RandomPairsDataModule())
     return trainer
 

@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _digest(out: Path) -> dict[str, str]:
-    files = [out / "presets.parquet", out / "elite.parquet", out / "_quarantine.jsonl", *sorted((out / "pairs").rglob("*.parquet"))]
+    files = [
+        out / "presets.parquet",
+        out / "elite.parquet",
+        out / "_quarantine.jsonl",
+        *sorted((out / "pairs").rglob("*.parquet")),
+    ]
     return {str(f.relative_to(out)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
@@ -73,7 +78,16 @@ def test_changed_file_is_reparsed_and_refinery_columns_survive(tmp_path):
 def test_script_and_sample(tmp_path):
     pack = coupled_pack(tmp_path / "aidata", "pack", 6)
     eval_labels(pack, list(range(6)))
-    cmd = [sys.executable, str(ROOT / "scripts" / "convert_to_parquet.py"), str(tmp_path / "aidata"), "--output", str(tmp_path / "out"), "--sample", "4", "--no-progress"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "convert_to_parquet.py"),
+        str(tmp_path / "aidata"),
+        "--output",
+        str(tmp_path / "out"),
+        "--sample",
+        "4",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "4 pairs written" in proc.stdout

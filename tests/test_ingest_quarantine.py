@@ -16,7 +16,11 @@ def _run(tmp_path, *inputs, extra=()):
     out = tmp_path / "out"
     rc = main([str(i) for i in inputs] + ["--output", str(out), "--no-progress", *extra])
     summary = json.loads((out / "_summary.json").read_text()) if (out / "_summary.json").exists() else None
-    quarantine = [json.loads(line) for line in (out / "_quarantine.jsonl").read_text().splitlines()] if (out / "_quarantine.jsonl").exists() else []
+    quarantine = (
+        [json.loads(line) for line in (out / "_quarantine.jsonl").read_text().splitlines()]
+        if (out / "_quarantine.jsonl").exists()
+        else []
+    )
     return rc, summary, quarantine
 
 
@@ -26,9 +30,34 @@ def _broken_pack(tmp_path) -> Path:
     (pack / "fg" / "coupled_00001_20260129_015409_fg.milk").unlink()  # missing preset file
     (pack / "bg" / "coupled_00002_20260129_015409_bg.milk").write_bytes(b"not a preset at all\n")  # invalid preset
     with open(pack / "manifest.jsonl", "a") as fh:
-        fh.write(json.dumps({"pair": 3, "fg": "fg/coupled_00004_20260129_015409_fg.milk", "bg": "bg/coupled_00004_20260129_015409_bg.milk"}) + "\n")  # duplicate
-        fh.write(json.dumps({"pair": 20, "fg": "fg/coupled_00004_20260129_015409_fg.milk", "bg": "bg/coupled_00004_20260129_015409_bg.milk", "score": "nan"}) + "\n")
-        fh.write(json.dumps({"pair": 21, "fg": "fg/coupled_00004_20260129_015409_fg.milk", "bg": "bg/coupled_00004_20260129_015409_bg.milk", "score": 7.5}) + "\n")
+        fh.write(
+            json.dumps(
+                {"pair": 3, "fg": "fg/coupled_00004_20260129_015409_fg.milk", "bg": "bg/coupled_00004_20260129_015409_bg.milk"}
+            )
+            + "\n"
+        )  # duplicate
+        fh.write(
+            json.dumps(
+                {
+                    "pair": 20,
+                    "fg": "fg/coupled_00004_20260129_015409_fg.milk",
+                    "bg": "bg/coupled_00004_20260129_015409_bg.milk",
+                    "score": "nan",
+                }
+            )
+            + "\n"
+        )
+        fh.write(
+            json.dumps(
+                {
+                    "pair": 21,
+                    "fg": "fg/coupled_00004_20260129_015409_fg.milk",
+                    "bg": "bg/coupled_00004_20260129_015409_bg.milk",
+                    "score": 7.5,
+                }
+            )
+            + "\n"
+        )
         fh.write("{broken json\n")
     return pack
 

@@ -19,7 +19,9 @@ def _ensure_presets() -> list[Path]:
     if not PRESETS.is_dir() and shutil.which("apt-get"):
         subprocess.run(["apt-get", "install", "-y", "projectm-data"], check=False, capture_output=True, timeout=600)
     files = milk_files(PRESETS) if PRESETS.is_dir() else []
-    assert len(files) >= 4188, f"{PRESETS}: expected the 4,188 projectm-data presets (apt-get install -y projectm-data), found {len(files)}"
+    assert len(files) >= 4188, (
+        f"{PRESETS}: expected the 4,188 projectm-data presets (apt-get install -y projectm-data), found {len(files)}"
+    )
     return files
 
 

@@ -34,7 +34,9 @@ def test_debian_features_identical_to_reference():
             if _digest(data) != REFERENCE["debian"][key]:
                 changed.append(str(path))
     # A different projectm-data release may add or drop a few files; the set must still be mostly the same one.
-    assert len(seen) >= 0.95 * len(REFERENCE["debian"]), f"only {len(seen)} of the {len(REFERENCE['debian'])} reference presets are installed"
+    assert len(seen) >= 0.95 * len(REFERENCE["debian"]), (
+        f"only {len(seen)} of the {len(REFERENCE['debian'])} reference presets are installed"
+    )
     assert not changed, f"{len(changed)} presets changed features, e.g. {changed[:3]}"
 
 

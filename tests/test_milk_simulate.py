@@ -76,7 +76,9 @@ def test_if_is_lazy_in_scalar_mode():
 
 def test_vector_mode_broadcasts_over_a_grid():
     env = {"x": np.array([0.0, 0.5, 1.0]), "zoom": 1.0}
-    for statement in compile_eel("zoom = zoom + if(above(x, 0.4), 0.1, 0); d = 1/(x - 0.5)", env, vector_namespace(0), vector=True)[0]:
+    for statement in compile_eel(
+        "zoom = zoom + if(above(x, 0.4), 0.1, 0); d = 1/(x - 0.5)", env, vector_namespace(0), vector=True
+    )[0]:
         with np.errstate(all="ignore"):
             statement()
     assert env["zoom"].tolist() == pytest.approx([1.0, 1.1, 1.1])

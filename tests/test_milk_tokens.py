@@ -66,4 +66,4 @@ def test_each_section_is_capped_and_batches_pad():
     pid, pval, psec = pad_batch(rows)
     assert pid.shape == pval.shape == psec.shape == (2, max(len(r[0]) for r in rows))
     short = int(np.argmin([len(r[0]) for r in rows]))
-    assert np.all(pid[short, len(rows[short][0]):] == 0)
+    assert np.all(pid[short, len(rows[short][0]) :] == 0)

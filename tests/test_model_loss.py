@@ -46,8 +46,11 @@ def test_unmeasured_st_are_masked_and_measured_ones_feed_the_rank_head():
 
 
 def test_coupling_term_is_alpha_weighted_distance():
-    out = {"score": torch.tensor([2.0, 2.0]), "f_fg": torch.tensor([[1.0, 0.0], [0.0, 0.0]]),
-           "f_bg": torch.tensor([[0.0, 0.0], [0.0, 3.0]])}
+    out = {
+        "score": torch.tensor([2.0, 2.0]),
+        "f_fg": torch.tensor([[1.0, 0.0], [0.0, 0.0]]),
+        "f_bg": torch.tensor([[0.0, 0.0], [0.0, 3.0]]),
+    }
     batch = {"score": torch.tensor([0.0, 5.0])}
     parts = ReweightedCouplingLoss(beta=1.0, coupling_weight=1.0)(out, batch)
     a = score_weights(batch["score"], 1.0)

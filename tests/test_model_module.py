@@ -62,8 +62,14 @@ def _model(name: str, **overrides):
 
 
 def _trainer(tmp_path, epochs: int) -> L.Trainer:
-    return L.Trainer(max_epochs=epochs, accelerator="cpu", logger=L.pytorch.loggers.TensorBoardLogger(tmp_path),
-                     enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    return L.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=L.pytorch.loggers.TensorBoardLogger(tmp_path),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
 
 
 def test_mlp_trains_and_logs_every_split(tmp_path):

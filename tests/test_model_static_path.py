@@ -34,7 +34,9 @@ def test_encode_then_score_equals_forward_with_the_predictor(blocks):
     fg, bg = torch.randint(0, 20, (50,)), torch.randint(0, 20, (50,))
     with torch.no_grad():
         cached = net.score_pairs(net.encode_presets(p["static"], p["render"], p["has_render"]), fg, bg)
-        direct = net({f"{side}_{k}": p[k][idx] for side, idx in (("fg", fg), ("bg", bg)) for k in ("static", "render", "has_render")})
+        direct = net(
+            {f"{side}_{k}": p[k][idx] for side, idx in (("fg", fg), ("bg", bg)) for k in ("static", "render", "has_render")}
+        )
     torch.testing.assert_close(cached["score"], direct["score"], atol=1e-5, rtol=1e-5)  # eval: no dropout
 
 

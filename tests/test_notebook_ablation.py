@@ -19,10 +19,24 @@ NOTEBOOK = ROOT / "notebooks" / "ablation.ipynb"
 
 
 def _tiny_run(run_dir: Path, data_dir: Path, *overrides: str) -> None:
-    cfg = compose_config("train", ["data=synthetic", "model=mlp", "logger=many_loggers", f"paths.data_dir={data_dir}",
-                                   *TINY_DATA, "trainer.max_epochs=2", "trainer.limit_train_batches=3",
-                                   "callbacks.rich_progress_bar=null", "callbacks.model_summary=null",
-                                   "registry.enabled=false", "test=false", *overrides], run_dir)
+    cfg = compose_config(
+        "train",
+        [
+            "data=synthetic",
+            "model=mlp",
+            "logger=many_loggers",
+            f"paths.data_dir={data_dir}",
+            *TINY_DATA,
+            "trainer.max_epochs=2",
+            "trainer.limit_train_batches=3",
+            "callbacks.rich_progress_bar=null",
+            "callbacks.model_summary=null",
+            "registry.enabled=false",
+            "test=false",
+            *overrides,
+        ],
+        run_dir,
+    )
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
         cfg.callbacks.golden_pr_curve = {"_target_": "callbacks.golden_pr_curve.GoldenPRCurve"}
@@ -47,8 +61,14 @@ def test_ablation_notebook_runs_on_two_tiny_runs(tmp_path, tmp_path_factory):
     assert "golden/pr_curve" in tags  # the golden-set PR curve, one per validation
 
     env = {**os.environ, "AIVJ_ABLATION_DIR": str(runs)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbmake", str(NOTEBOOK), "-q", "-p", "no:cacheprovider",
-                           "--nbmake-timeout=300"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbmake", str(NOTEBOOK), "-q", "-p", "no:cacheprovider", "--nbmake-timeout=300"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "1 passed" in proc.stdout
 

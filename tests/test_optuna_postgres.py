@@ -26,8 +26,9 @@ def pg_url():
 
 
 def test_a_poor_trial_stored_in_postgres_is_pruned(pg_url):
-    study = optuna.create_study(study_name="pruning", storage=pg_url, direction="maximize",
-                                pruner=make_pruner("median", 2, 0, 25.0, 1, 3))
+    study = optuna.create_study(
+        study_name="pruning", storage=pg_url, direction="maximize", pruner=make_pruner("median", 2, 0, 25.0, 1, 3)
+    )
     for value in (0.8, 0.82):
         t = study.ask()
         t.report(value, step=0)
@@ -48,10 +49,22 @@ def test_two_sweep_processes_share_one_study(pg_url, tmp_path, tmp_path_factory)
 
     def sweep(worker: int) -> subprocess.Popen:
         # Each worker seeds its sampler differently: equal seeds would ask the same first trials twice.
-        cmd = [sys.executable, "train.py", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2",
-               f"hydra.sweeper.storage={pg_url}", f"hydra.sweeper.sampler.seed={worker}",
-               "data=synthetic", f"paths.data_dir={data_dir}", *TINY_DATA, f"paths.log_dir={tmp_path}",
-               f"paths.registry_dir={tmp_path}/models", f"hydra.sweep.dir={tmp_path}/sweep/{worker}", *FAST]
+        cmd = [
+            sys.executable,
+            "train.py",
+            "-m",
+            "hparams_search=mlp_optuna",
+            "hydra.sweeper.n_trials=2",
+            f"hydra.sweeper.storage={pg_url}",
+            f"hydra.sweeper.sampler.seed={worker}",
+            "data=synthetic",
+            f"paths.data_dir={data_dir}",
+            *TINY_DATA,
+            f"paths.log_dir={tmp_path}",
+            f"paths.registry_dir={tmp_path}/models",
+            f"hydra.sweep.dir={tmp_path}/sweep/{worker}",
+            *FAST,
+        ]
         return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     procs = [sweep(w) for w in (1, 2)]

@@ -19,15 +19,32 @@ from tests.conftest import ROOT, TINY_DATA
 
 
 def _tiny(data_dir: Path) -> list[str]:
-    overrides = ["data=synthetic", f"paths.data_dir={data_dir}", *TINY_DATA, "trainer.max_epochs=1",
-                 "trainer.limit_train_batches=3", "trainer.enable_progress_bar=false",
-                 "callbacks.rich_progress_bar=null", "callbacks.model_summary=null"]
+    overrides = [
+        "data=synthetic",
+        f"paths.data_dir={data_dir}",
+        *TINY_DATA,
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=3",
+        "trainer.enable_progress_bar=false",
+        "callbacks.rich_progress_bar=null",
+        "callbacks.model_summary=null",
+    ]
     return [arg for o in overrides for arg in ("--override", o)]
 
 
 def _args(tmp: Path, data_dir: Path) -> list[str]:
-    return ["--out", str(tmp / "pipe"), "--registry", str(tmp / "models"), "--search", "mlp_optuna",
-            "--experiment", "none", "--no-progress", *_tiny(data_dir)]
+    return [
+        "--out",
+        str(tmp / "pipe"),
+        "--registry",
+        str(tmp / "models"),
+        "--search",
+        "mlp_optuna",
+        "--experiment",
+        "none",
+        "--no-progress",
+        *_tiny(data_dir),
+    ]
 
 
 def test_dry_run_passes_and_writes_nothing(tmp_path, capsys):
@@ -40,8 +57,7 @@ def test_dry_run_passes_and_writes_nothing(tmp_path, capsys):
 
 def test_dry_run_fails_on_a_search_space_the_model_lacks(tmp_path, capsys):
     # coupling_optuna searches model.net.heads; forcing model=mlp must be caught before any training.
-    rc = main([*_args(tmp_path, tmp_path / "data"), "--search", "coupling_optuna", "--override", "model=mlp",
-               "--dry-run"])
+    rc = main([*_args(tmp_path, tmp_path / "data"), "--search", "coupling_optuna", "--override", "model=mlp", "--dry-run"])
     out = capsys.readouterr().out
     assert rc == 1 and "search   FAIL" in out and "model.net.heads" in out
 
@@ -60,8 +76,11 @@ def test_failed_stage_is_retried_and_finished_stages_are_skipped(tmp_path, capsy
         assert ctx.done["search"]["best_params"] == {"model.net.depth": 1}  # read back from the state file
         return "trained", {}
 
-    monkeypatch.setattr(stages, "STAGES", [("ingest", stages.ingest), ("parquet", stages.parquet),
-                                           ("search", flaky_search), ("train", fake_train)])
+    monkeypatch.setattr(
+        stages,
+        "STAGES",
+        [("ingest", stages.ingest), ("parquet", stages.parquet), ("search", flaky_search), ("train", fake_train)],
+    )
     args = _args(tmp_path, tmp_path / "data")
     assert main(args) == 1
     first = capsys.readouterr().out
@@ -79,11 +98,9 @@ def test_failed_stage_is_retried_and_finished_stages_are_skipped(tmp_path, capsy
 @pytest.mark.slow
 def test_pipeline_killed_after_search_resumes_at_train(tmp_path, tmp_path_factory):
     data_dir = tmp_path_factory.getbasetemp() / "shared_data"
-    cmd = [sys.executable, "scripts/run_full_training.py", *_args(tmp_path, data_dir), "--trials", "1",
-           "--golden-threshold", "0"]
+    cmd = [sys.executable, "scripts/run_full_training.py", *_args(tmp_path, data_dir), "--trials", "1", "--golden-threshold", "0"]
     state_path = tmp_path / "pipe" / STATE_FILE
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline and proc.poll() is None:
         if state_path.exists() and "search" in json.loads(state_path.read_text())["stages"]:

@@ -79,13 +79,17 @@ def test_preset_table_same_with_and_without_sidecar(tmp_path, with_sidecar):
     expect_has = np.asarray([v is not None for v in t["render_layout"].to_pylist()])
     np.testing.assert_array_equal(p.has_render, expect_has.astype(np.float32))
     assert not p.render[~expect_has].any()
-    np.testing.assert_array_equal(p.render[expect_has, 16:80], np.asarray([v for v in t["render_layout"].to_pylist() if v is not None], np.float32))
+    np.testing.assert_array_equal(
+        p.render[expect_has, 16:80], np.asarray([v for v in t["render_layout"].to_pylist() if v is not None], np.float32)
+    )
     split = load_splits(out, p, ["train"])["train"]
     np.testing.assert_array_equal(p.ids.take(split.cols["fg_idx"]).to_pylist(), pq.read_table(out / "pairs")["fg_id"].to_pylist())
 
 
 def test_fixed_list_to_numpy_handles_nulls_and_slices():
-    arr = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(12, dtype=np.float32)), 3, mask=pa.array([False, True, False, False]))
+    arr = pa.FixedSizeListArray.from_arrays(
+        pa.array(np.arange(12, dtype=np.float32)), 3, mask=pa.array([False, True, False, False])
+    )
     values, valid = _fixed_list_to_numpy(pa.chunked_array([arr.slice(1, 3)]), 3)
     np.testing.assert_array_equal(valid, [False, True, True])
     np.testing.assert_array_equal(values, [[0, 0, 0], [6, 7, 8], [9, 10, 11]])

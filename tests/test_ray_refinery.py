@@ -80,5 +80,6 @@ def test_no_cluster_at_the_address_is_one_line(tmp_path):
 
     settings = RenderSettings()
     with pytest.raises(RuntimeError, match=r"--ray 127\.0\.0\.1:\d+: cannot join a Ray cluster"):
-        render_presets(_jobs([DEBIAN / THREE[0]]), settings, FrameCache(settings, tmp_path), progress=False,
-                       ray=f"127.0.0.1:{free_port()}")
+        render_presets(
+            _jobs([DEBIAN / THREE[0]]), settings, FrameCache(settings, tmp_path), progress=False, ray=f"127.0.0.1:{free_port()}"
+        )

@@ -15,7 +15,9 @@ from aivj.refinery import alchemy, scoring
 from aivj.refinery.packs import read_manifest
 from aivj.refinery.tables import eval_rows, pairs_table
 
-SPIRAL = "[preset00]\nfDecay=0.95\nwarp=2.0\nrot=0.5\nzoom=1.0\ncx=0.5\nper_frame_1=wave_r=0.5;\nper_pixel_1=zoom=zoom+0.01*rad;\n"
+SPIRAL = (
+    "[preset00]\nfDecay=0.95\nwarp=2.0\nrot=0.5\nzoom=1.0\ncx=0.5\nper_frame_1=wave_r=0.5;\nper_pixel_1=zoom=zoom+0.01*rad;\n"
+)
 EXPLOSIVE = "[preset00]\nfDecay=0.97\nwarp=4.0\nrot=0.0\nzoom=1.05\ncx=0.5\nnWaveMode=1\nper_frame_1=wave_b=0.2;\n"
 
 
@@ -68,7 +70,9 @@ def test_manifest_with_foreign_absolute_paths(tmp_path):
     (tmp_path / "fg").mkdir(), (tmp_path / "bg").mkdir()
     (tmp_path / "fg" / "x_fg.milk").write_text(SPIRAL)
     (tmp_path / "bg" / "x_bg.milk").write_text(EXPLOSIVE)
-    (tmp_path / "manifest.jsonl").write_text(json.dumps({"pair": 7, "fg": "D:\\aidata\\p\\fg\\x_fg.milk", "bg": "/mnt/d/aidata/p/bg/x_bg.milk"}) + "\n")
+    (tmp_path / "manifest.jsonl").write_text(
+        json.dumps({"pair": 7, "fg": "D:\\aidata\\p\\fg\\x_fg.milk", "bg": "/mnt/d/aidata/p/bg/x_bg.milk"}) + "\n"
+    )
     (row,) = read_manifest(tmp_path)
     assert row["pair"] == 7 and row["fg"] == tmp_path / "fg" / "x_fg.milk" and row["bg"].exists()
 
@@ -76,14 +80,36 @@ def test_manifest_with_foreign_absolute_paths(tmp_path):
 def test_tables_follow_the_schema():
     n = 5
     rng = np.random.default_rng(0)
-    res = {"score": np.array([4.5, 1.0, 3.2, 2.0, 4.0]), "spatial_score": rng.random(n), "temporal_score": rng.random(n),
-           "sample_luma": rng.random((n, 6)), "sample_motion": rng.random((n, 6)) * 1e-3, "sample_luma_fg": rng.random((n, 6)),
-           "sample_luma_bg": rng.random((n, 6)), "sample_score": rng.random((n, 6))}
+    res = {
+        "score": np.array([4.5, 1.0, 3.2, 2.0, 4.0]),
+        "spatial_score": rng.random(n),
+        "temporal_score": rng.random(n),
+        "sample_luma": rng.random((n, 6)),
+        "sample_motion": rng.random((n, 6)) * 1e-3,
+        "sample_luma_fg": rng.random((n, 6)),
+        "sample_luma_bg": rng.random((n, 6)),
+        "sample_score": rng.random((n, 6)),
+    }
     ids = [f"{i:020x}" for i in range(n)]
     t = pairs_table("p", np.arange(n), ids, ids[::-1], res, "test", "train")
-    assert t.schema.equals(PAIRS_SCHEMA) and t["rank"].to_pylist()[0] == 1 and t["is_elite"].to_pylist() == [True, False, False, False, True]
+    assert (
+        t.schema.equals(PAIRS_SCHEMA)
+        and t["rank"].to_pylist()[0] == 1
+        and t["is_elite"].to_pylist() == [True, False, False, False, True]
+    )
     rows = list(eval_rows("p", np.arange(n), ids, ids, res, np.ones(6), np.ones(6)))
     assert len(rows) == 6 * n and rows[0]["tMs"] == 500 and rows[0]["quality01"] == pytest.approx(0.9)
-    need = {"tMs", "pack", "pair", "presetFgId", "presetBgId", "vizAvgLuma", "vizAvgFrameDelta", "pmAvgLumaFg", "okHeuristic", "reasons"}
+    need = {
+        "tMs",
+        "pack",
+        "pair",
+        "presetFgId",
+        "presetBgId",
+        "vizAvgLuma",
+        "vizAvgFrameDelta",
+        "pmAvgLumaFg",
+        "okHeuristic",
+        "reasons",
+    }
     assert need <= rows[0].keys()
     assert scoring.SCORE_VERSION >= 1

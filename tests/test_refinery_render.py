@@ -106,5 +106,7 @@ def test_alchemy_presets_render(tmp_path):
     assert manifest.exists()
     files = library.scan([tmp_path / "pack" / "fg", tmp_path / "pack" / "bg"], "alchemy")
     assert len(files) == 4  # coupled: both layers are new presets
-    res = render_presets(library.jobs(files), RenderSettings(), FrameCache(RenderSettings(), tmp_path / "c"), workers=1, progress=False)
+    res = render_presets(
+        library.jobs(files), RenderSettings(), FrameCache(RenderSettings(), tmp_path / "c"), workers=1, progress=False
+    )
     assert [r["status"] for r in res.values()] == ["ok"] * 4

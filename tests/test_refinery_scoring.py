@@ -42,8 +42,14 @@ FLAT = np.full((T, SIZE, SIZE, 3), 90, np.uint8)
 
 @pytest.fixture(scope="module")
 def bank():
-    items = [("a", moving(1, beat_gain=0.5)), ("b", moving(2, 1.7)), ("c", moving(3, 0.5, 1.0)),
-             ("black", BLACK), ("frozen", FROZEN), ("flat", FLAT)]
+    items = [
+        ("a", moving(1, beat_gain=0.5)),
+        ("b", moving(2, 1.7)),
+        ("c", moving(3, 0.5, 1.0)),
+        ("black", BLACK),
+        ("frozen", FROZEN),
+        ("flat", FLAT),
+    ]
     return PresetBank.from_frames(items, ENV, S.sample_frames()), dict(items)
 
 

@@ -38,14 +38,23 @@ def canon(text: str) -> str:
 
 
 def test_canonical_text_ignores_what_milkdrop_ignores():
-    resaved = ("MILKDROP_PRESET_VERSION=201\n" + PRESET.replace("fRating=3.000000", "fRating=5")
-               .replace("fDecay=0.980000", "fdecay=0.98").replace("per_frame_1=", "per_frame_7=").replace("per_frame_2=", "per_frame_9=")
-               .replace("// pulse", "").replace("wave_r = 0.5", "wave_r=0.5"))
+    resaved = "MILKDROP_PRESET_VERSION=201\n" + PRESET.replace("fRating=3.000000", "fRating=5").replace(
+        "fDecay=0.980000", "fdecay=0.98"
+    ).replace("per_frame_1=", "per_frame_7=").replace("per_frame_2=", "per_frame_9=").replace("// pulse", "").replace(
+        "wave_r = 0.5", "wave_r=0.5"
+    )
     assert canon(resaved) == canon(PRESET)
 
 
-@pytest.mark.parametrize("change", [("zoom=1.010000", "zoom=1.02"), ("0.01*bass", "0.02*bass"), ("uv).xyz", "uv).zyx"),
-                                    ("per_frame_1=wave_r", "per_frame_3=wave_r")])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("zoom=1.010000", "zoom=1.02"),
+        ("0.01*bass", "0.02*bass"),
+        ("uv).xyz", "uv).zyx"),
+        ("per_frame_1=wave_r", "per_frame_3=wave_r"),
+    ],
+)
 def test_canonical_text_sees_what_milkdrop_runs(change):
     assert canon(PRESET.replace(*change)) != canon(PRESET)
 
@@ -91,7 +100,10 @@ def test_balanced_pairs_share_every_collection_cell():
 def test_twin_leaks_finds_a_held_out_twin():
     split = np.array(["train", "test_unseen", "golden", "test_unseen"], dtype=object)
     assert twin_leaks(split, ["g1", "g2", "g4", "g2"], ["g1", "g3", "g5", "g3"]) == {
-        "test_unseen": 0, "golden": 0, "golden_and_unseen_shared_groups": 0}
+        "test_unseen": 0,
+        "golden": 0,
+        "golden_and_unseen_shared_groups": 0,
+    }
     leaks = twin_leaks(split, ["g1", "g2", "g4", "g1"], ["g1", "g3", "g2", "g3"])
     assert leaks["test_unseen"] == 1 and leaks["golden_and_unseen_shared_groups"] == 1
 
@@ -104,7 +116,9 @@ def test_committed_dataset_holds_out_whole_twin_groups():
     assert "twin_group" in presets.column_names and presets["twin_group"].null_count == 0
     pairs = pairs_dataset(data).to_table(columns=["fg_id", "bg_id", "split"])
     group = dict(zip(presets["preset_id"].to_pylist(), presets["twin_group"].to_pylist()))
-    static = dict(zip(presets["preset_id"].to_pylist(), (np.asarray(f, np.float32).tobytes() for f in presets["features"].to_pylist())))
+    static = dict(
+        zip(presets["preset_id"].to_pylist(), (np.asarray(f, np.float32).tobytes() for f in presets["features"].to_pylist()))
+    )
     split = pairs["split"].to_numpy(zero_copy_only=False)
     fg, bg = pairs["fg_id"].to_pylist(), pairs["bg_id"].to_pylist()
     for key in (group, static):
@@ -130,8 +144,18 @@ def test_build_two_collections_twin_free(tmp_path):
     twin_src = sorted(a.glob("*.milk"))[0]
     (b / "resaved twin.milk").write_bytes(b"// saved again\n" + twin_src.read_bytes().replace(b"fRating=", b"fRating=1"))
     out = tmp_path / "data"
-    info = build(out, n_pairs=600, n_unseen_pairs=200, n_alchemy=4, n_golden=20, unseen_fraction=0.2, golden_fraction=0.2,
-                 workers=2, collections=[("a", tmp_path / "coll_a"), ("b", b)], cache_root=tmp_path / "cache")
+    info = build(
+        out,
+        n_pairs=600,
+        n_unseen_pairs=200,
+        n_alchemy=4,
+        n_golden=20,
+        unseen_fraction=0.2,
+        golden_fraction=0.2,
+        workers=2,
+        collections=[("a", tmp_path / "coll_a"), ("b", b)],
+        cache_root=tmp_path / "cache",
+    )
     assert set(info["collections"]) == {"a", "b"} and info["collections"]["b"]["files"] == 29
     presets = read_presets(out)
     by_name = dict(zip(presets["name"].to_pylist(), presets["twin_group"].to_pylist()))
@@ -141,8 +165,11 @@ def test_build_two_collections_twin_free(tmp_path):
     assert ("a", "Theme/Sub") in cats and ("b", None) in cats
     pairs = pairs_dataset(out).to_table(columns=["fg_id", "bg_id", "split"])
     group = dict(zip(presets["preset_id"].to_pylist(), presets["twin_group"].to_pylist()))
-    leaks = twin_leaks(pairs["split"].to_numpy(zero_copy_only=False), [group[i] for i in pairs["fg_id"].to_pylist()],
-                       [group[i] for i in pairs["bg_id"].to_pylist()])
+    leaks = twin_leaks(
+        pairs["split"].to_numpy(zero_copy_only=False),
+        [group[i] for i in pairs["fg_id"].to_pylist()],
+        [group[i] for i in pairs["bg_id"].to_pylist()],
+    )
     assert not any(leaks.values()), leaks
     assert info["splits"].get("test_unseen", 0) > 0 and info["splits"]["train"] > 300
     assert (out / "DATASET.md").read_text().count("| a |") >= 1

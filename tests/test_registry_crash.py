@@ -33,8 +33,7 @@ def test_kill_9_during_promotion_never_breaks_the_pointer(tmp_path):
     rng = random.Random(1234)
     seen = set()
     for _ in range(10):
-        proc = subprocess.Popen([sys.executable, "-c", PROMOTER, str(reg.root), *versions],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-c", PROMOTER, str(reg.root), *versions], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.0, 0.15))
         proc.kill()  # SIGKILL

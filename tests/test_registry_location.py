@@ -157,9 +157,21 @@ def test_a_training_run_never_writes_into_models(tmp_path):
     for key in ("AIVJ_REGISTRY", "AIVJ_SHIPPED_DIR"):
         env.pop(key, None)
     before = subprocess.run(["git", "status", "--porcelain", "models/"], cwd=ROOT, capture_output=True, text=True).stdout
-    proc = subprocess.run([sys.executable, "train.py", "experiment=smoke", f"paths.log_dir={tmp_path}/logs",
-                           f"paths.data_dir={tmp_path}/data", "extras.print_config=false"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "experiment=smoke",
+            f"paths.log_dir={tmp_path}/logs",
+            f"paths.data_dir={tmp_path}/data",
+            "extras.print_config=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list((tmp_path / "home" / "registry").glob("v*_*/model.ckpt"))
     after = subprocess.run(["git", "status", "--porcelain", "models/"], cwd=ROOT, capture_output=True, text=True).stdout

@@ -16,8 +16,9 @@ BOTH = PromotionRules(required_paths=("render", "static"))
 def metrics(val=0.99, unseen=0.99, golden=1.0, s_val=0.80, s_unseen=0.78, s_golden=0.90, static=True) -> dict:
     out = {"val/pairwise_acc": val, "test_unseen/pairwise_acc": unseen, "golden/pass_rate": golden}
     if static:
-        out.update({"static/val/pairwise_acc": s_val, "static/test_unseen/pairwise_acc": s_unseen,
-                    "static/golden/pass_rate": s_golden})
+        out.update(
+            {"static/val/pairwise_acc": s_val, "static/test_unseen/pairwise_acc": s_unseen, "static/golden/pass_rate": s_golden}
+        )
     return out
 
 
@@ -55,5 +56,6 @@ def test_a_champion_without_a_required_path_loses_to_one_that_passes_it():
     ok, reason = decide_promotion(metrics(val=0.97), metrics(val=0.999, static=False), BOTH)
     assert ok and "champion fails required path" in reason and "no static-path figure" in reason
     # Render only: the same candidate must then beat the champion on the render path.
-    assert not decide_promotion(metrics(val=0.97), metrics(val=0.999, static=False),
-                                PromotionRules(required_paths=("render",)))[0]
+    assert not decide_promotion(metrics(val=0.97), metrics(val=0.999, static=False), PromotionRules(required_paths=("render",)))[
+        0
+    ]

@@ -48,7 +48,9 @@ def test_promotion_rule():
     rules = PromotionRules.from_config({"golden_threshold": 0.5, "elite_metric": "elite_acc"})
     assert rules.elite_metric == ("elite_acc",)
     assert decide_promotion({**good_metrics(0.6, val=0.81), "elite_acc": 0.9}, {**good_metrics(0.6), "elite_acc": 0.5}, rules)[0]
-    assert not decide_promotion({**good_metrics(0.6, val=0.81), "elite_acc": 0.4}, {**good_metrics(0.6), "elite_acc": 0.5}, rules)[0]
+    assert not decide_promotion(
+        {**good_metrics(0.6, val=0.81), "elite_acc": 0.4}, {**good_metrics(0.6), "elite_acc": 0.5}, rules
+    )[0]
 
 
 def test_register_run_promotes_by_rule_and_records_everything(tmp_path, registry_dir):

@@ -25,14 +25,18 @@ def test_report_has_plots_curves_drift_and_champion_summary(tmp_path):
         w.writeheader()
         for e in range(3):
             w.writerow({"epoch": e, "step": 10 * e, "val/loss": 1.0 / (e + 1), "golden/pass_rate": 0.9 + 0.03 * e})
-    (tmp_path / "pred_histograms.json").write_text(json.dumps(
-        {"bins": 10, "reference": [5] * 10, "reference_source": "champion v1_abcd", "kl": [{"epoch": 1, "kl": 0.02}]}))
+    (tmp_path / "pred_histograms.json").write_text(
+        json.dumps({"bins": 10, "reference": [5] * 10, "reference_source": "champion v1_abcd", "kl": [{"epoch": 1, "kl": 0.02}]})
+    )
     metrics = {"golden/pass_rate": 0.99, "val/pairwise_acc": 0.85}
-    md, html = write_report(tmp_path, {"pred": pred, "score": true, "split": split}, metrics,
-                            champion_metrics={"golden/pass_rate": 0.95, "val/pairwise_acc": 0.80})
+    md, html = write_report(
+        tmp_path,
+        {"pred": pred, "score": true, "split": split},
+        metrics,
+        champion_metrics={"golden/pass_rate": 0.95, "val/pairwise_acc": 0.80},
+    )
     text = md.read_text()
-    for png in ("pred_vs_true", "calibration", "tier_confusion", "metric_curves", "golden_pass", "drift",
-                "champion_comparison"):
+    for png in ("pred_vs_true", "calibration", "tier_confusion", "metric_curves", "golden_pass", "drift", "champion_comparison"):
         assert f"report_plots/{png}.png" in text and (tmp_path / "report_plots" / f"{png}.png").stat().st_size > 1000
     assert "| golden pass rate | 0.9900 | 0.9500 | +0.0400 (+4.2%) |" in text
     assert "| val/pairwise_acc | 0.8500 | 0.8000 | +0.0500 (+6.2%) |" in text

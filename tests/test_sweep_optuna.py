@@ -12,15 +12,33 @@ import pytest
 from callbacks.optuna_pruning import CLAIM_ATTR, claim_running_trial, make_pruner
 from tests.conftest import ROOT, TINY_DATA
 
-FAST = ["trainer.max_epochs=2", "trainer.limit_train_batches=3", "trainer.enable_progress_bar=false",
-        "callbacks.rich_progress_bar=null", "callbacks.model_summary=null", "callbacks.early_stopping=null",
-        "extras.print_config=false"]
+FAST = [
+    "trainer.max_epochs=2",
+    "trainer.limit_train_batches=3",
+    "trainer.enable_progress_bar=false",
+    "callbacks.rich_progress_bar=null",
+    "callbacks.model_summary=null",
+    "callbacks.early_stopping=null",
+    "extras.print_config=false",
+]
 
 
 def _sweep(tmp: Path, data_dir: Path, run: int) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "train.py", "-m", "hparams_search=mlp_optuna", "hydra.sweeper.n_trials=2",
-           "data=synthetic", f"paths.data_dir={data_dir}", *TINY_DATA, f"paths.log_dir={tmp}", f"paths.studies_dir={tmp}/optuna",
-           f"paths.registry_dir={tmp}/models", f"hydra.sweep.dir={tmp}/sweep/{run}", *FAST]
+    cmd = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "hparams_search=mlp_optuna",
+        "hydra.sweeper.n_trials=2",
+        "data=synthetic",
+        f"paths.data_dir={data_dir}",
+        *TINY_DATA,
+        f"paths.log_dir={tmp}",
+        f"paths.studies_dir={tmp}/optuna",
+        f"paths.registry_dir={tmp}/models",
+        f"hydra.sweep.dir={tmp}/sweep/{run}",
+        *FAST,
+    ]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 

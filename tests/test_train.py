@@ -30,8 +30,15 @@ def test_every_model_config_runs_fast_dev_run(model, tiny_train_cfg, tmp_path):
 
     cfg = compose_config(
         "train",
-        ["data=synthetic", f"model={model}", f"paths.data_dir={tiny_train_cfg.paths.data_dir}", *TINY_DATA,
-         "++trainer.fast_dev_run=true", "callbacks.rich_progress_bar=null", "registry.enabled=false"],
+        [
+            "data=synthetic",
+            f"model={model}",
+            f"paths.data_dir={tiny_train_cfg.paths.data_dir}",
+            *TINY_DATA,
+            "++trainer.fast_dev_run=true",
+            "callbacks.rich_progress_bar=null",
+            "registry.enabled=false",
+        ],
         tmp_path,
     )
     metrics = train(cfg)
@@ -92,9 +99,19 @@ def test_resume_from_checkpoint_continues_epoch_count(tiny_train_cfg, tmp_path):
 @pytest.mark.slow
 def test_smoke_experiment_as_subprocess(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "train.py", "experiment=smoke", f"paths.log_dir={tmp_path}", f"paths.registry_dir={tmp_path}/models",
-         f"paths.data_dir={tmp_path}/data", "extras.print_config=false"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "train.py",
+            "experiment=smoke",
+            f"paths.log_dir={tmp_path}",
+            f"paths.registry_dir={tmp_path}/models",
+            f"paths.data_dir={tmp_path}/data",
+            "extras.print_config=false",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1].removeprefix("run folder: "))

@@ -23,10 +23,18 @@ def _parser() -> argparse.ArgumentParser:
     pq = sub.add_parser("pairs-quality", help="score a pack's pairs into pairs-quality.v0.json (+ .meta.json)")
     pq.add_argument("--pack", required=True, type=Path, help="pack folder with manifest.jsonl or pairs-manifest.v0.json")
     pq.add_argument("--out", type=Path, help="default: PACK/pairs-quality.v0.json")
-    pq.add_argument("--render", default="auto", choices=("auto", "always", "never"),
-                    help="render the presets with projectM: auto (when installed), always, never (static features)")
-    pq.add_argument("--score", default="model", choices=("model", "refinery"),
-                    help="ship the model's score, or the refinery's exact score (needs renders)")
+    pq.add_argument(
+        "--render",
+        default="auto",
+        choices=("auto", "always", "never"),
+        help="render the presets with projectM: auto (when installed), always, never (static features)",
+    )
+    pq.add_argument(
+        "--score",
+        default="model",
+        choices=("model", "refinery"),
+        help="ship the model's score, or the refinery's exact score (needs renders)",
+    )
     pq.add_argument("--workers", type=int, default=None, help="render worker processes (default: one per core)")
     pq.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: build/refinery)")
     pq.add_argument("--preview", type=Path, default=None, help="also write an HTML contact sheet of the top and bottom pairs")
@@ -65,9 +73,16 @@ def _pairs_quality(args, choice, say) -> int:
     label = scorer.label
     scored = export_pack(args.pack, scorer.model, path, args.score, args.workers, args.cache_dir, progress=sys.stderr.isatty())
     out = args.out or args.pack / "pairs-quality.v0.json"
-    meta = {**scored.meta, "model": label, "gate": gate_line, "render_mode": args.render,
-            "path_figures": g.figures(choice, path), "metrics_file": str(choice.metrics_file) if choice.metrics_file else None,
-            "fallback_reason": problem or None, "out": str(out)}
+    meta = {
+        **scored.meta,
+        "model": label,
+        "gate": gate_line,
+        "render_mode": args.render,
+        "path_figures": g.figures(choice, path),
+        "metrics_file": str(choice.metrics_file) if choice.metrics_file else None,
+        "fallback_reason": problem or None,
+        "out": str(out),
+    }
     write_text_atomic(out, json.dumps(scored.doc, indent=2) + "\n")
     write_text_atomic(meta_path(out), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     if args.preview is not None:
@@ -76,13 +91,24 @@ def _pairs_quality(args, choice, say) -> int:
         sheet = pack_sheet(scored, args.preview)
         say(f"{sheet}: contact sheet" if sheet else "aivj export: no preview: the contact sheet needs renders")
     stats, pairs, r = scored.doc["qualityStats"], meta["pairs"], meta["renders"]
-    rendered = (f"; renders: {r['rendered']} rendered, {r['cached']} cached, {r['failed']} failed"
-                f" ({pairs['with_dead_layer']} pair(s) with a dead layer)") if r else ""
+    rendered = (
+        (
+            f"; renders: {r['rendered']} rendered, {r['cached']} cached, {r['failed']} failed"
+            f" ({pairs['with_dead_layer']} pair(s) with a dead layer)"
+        )
+        if r
+        else ""
+    )
     agree = meta.get("agreement_with_refinery") or {}
-    vs = f"; vs refinery: pairwise {agree['pairwise_acc']:.3f}, spearman {agree['spearman']:.3f}" \
-        if agree.get("pairwise_acc") is not None and agree.get("spearman") is not None else ""
-    say(f"{out}: {pairs['written']} of {pairs['in']} pairs scored ({args.score}, {path} path) with {label}, "
-        f"{pairs['set_aside']} set aside, mean {stats['mean']:.3f}, std {stats['std']:.3f}{rendered}{vs}")
+    vs = (
+        f"; vs refinery: pairwise {agree['pairwise_acc']:.3f}, spearman {agree['spearman']:.3f}"
+        if agree.get("pairwise_acc") is not None and agree.get("spearman") is not None
+        else ""
+    )
+    say(
+        f"{out}: {pairs['written']} of {pairs['in']} pairs scored ({args.score}, {path} path) with {label}, "
+        f"{pairs['set_aside']} set aside, mean {stats['mean']:.3f}, std {stats['std']:.3f}{rendered}{vs}"
+    )
     return 1 if pairs["set_aside"] else 0
 
 

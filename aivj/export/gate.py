@@ -78,8 +78,9 @@ def gate(choice: ModelChoice, path: str) -> str:
     """The passing line of ``check_path``, or ExportRefused naming the figure and the file."""
     where = choice.metrics_file or "(no metrics.json beside the checkpoint or in its run folder)"
     if choice.metrics is None:
-        raise ExportRefused(f"{choice.label}: no metrics recorded {where}; export ships only versions with passing "
-                            f"{path}-path figures")
+        raise ExportRefused(
+            f"{choice.label}: no metrics recorded {where}; export ships only versions with passing {path}-path figures"
+        )
     ok, line = check_path(choice.metrics, path)
     if not ok:
         hint = " (train it with static figures, or export with renders: --render auto|always)" if path == "static" else ""
@@ -94,5 +95,7 @@ def figures(choice: ModelChoice, path: str) -> dict:
 def fallback_warning(choice: ModelChoice, problem: str) -> str:
     acc = figures(choice, "static").get("static/test_unseen/pairwise_acc")
     measured = f"{acc:.3f}" if acc is not None else "not measured"
-    return (f"aivj export: warning: no renders ({problem.split(';')[0]}); scoring from static features, whose "
-            f"measured static/test_unseen/pairwise_acc for {choice.label} is {measured}")
+    return (
+        f"aivj export: warning: no renders ({problem.split(';')[0]}); scoring from static features, whose "
+        f"measured static/test_unseen/pairwise_acc for {choice.label} is {measured}"
+    )

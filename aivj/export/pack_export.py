@@ -46,8 +46,15 @@ def agreement(model_scores: np.ndarray, refinery_scores: np.ndarray) -> dict:
     return out
 
 
-def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", workers: int | None = None,
-                cache_root: Path | None = None, progress: bool = True) -> ScoredPack:
+def export_pack(
+    pack_dir: Path,
+    model,
+    path: str,
+    score_kind: str = "model",
+    workers: int | None = None,
+    cache_root: Path | None = None,
+    progress: bool = True,
+) -> ScoredPack:
     """``path``: 'render' or 'static' (already gated); ``score_kind``: 'model' or 'refinery' (needs render)."""
     pack_dir = Path(pack_dir)
     pack = read_pack(pack_dir)
@@ -55,8 +62,10 @@ def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", wor
     rows, static, usable, missing = load_features(pack_dir, pack.pairs)
     if not usable:
         total = len(pack.pairs) + len(set_aside)
-        raise ValueError(f"{pack.source}: none of its {total} pair(s) is usable ({missing} preset file(s) missing or "
-                         f"unparsable, {len(set_aside)} manifest row(s) set aside)")
+        raise ValueError(
+            f"{pack.source}: none of its {total} pair(s) is usable ({missing} preset file(s) missing or "
+            f"unparsable, {len(set_aside)} manifest row(s) set aside)"
+        )
     path_of_row = {r: p for p, r in rows.items()}
     fg_rows, bg_rows = [u[1] for u in usable], [u[2] for u in usable]
     t0 = time.monotonic()
@@ -82,8 +91,9 @@ def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", wor
         dead = renders.dead
         dead_pair = np.asarray([id_of_row[f] in dead or id_of_row[b] in dead for f, b in zip(fg_rows, bg_rows)], dtype=bool)
     t1 = time.monotonic()
-    model_scores = score_presets(model, static, fg_rows, bg_rows, render_rows, has_rows) if model is not None \
-        else np.zeros(len(usable))
+    model_scores = (
+        score_presets(model, static, fg_rows, bg_rows, render_rows, has_rows) if model is not None else np.zeros(len(usable))
+    )
     model_scores = np.asarray(model_scores, dtype=np.float64)
     if refinery is not None:
         model_scores = np.where(dead_pair, refinery, model_scores)  # the dead-layer rule (module renders.py)
@@ -93,25 +103,48 @@ def export_pack(pack_dir: Path, model, path: str, score_kind: str = "model", wor
     written_ids = [u[0] for u in usable]
     pairs_in = len(pack.pairs) + len(set_aside)
     meta = {
-        "format": META_FORMAT, "pack": pack.pack, "manifest": str(pack.source), "scoring_path": path, "score": score_kind,
-        "pairs": {"in": pairs_in, "written": len(written_ids), "set_aside": len(set_aside) + len(pack.pairs) - len(usable),
-                  "set_aside_by_reason": _reasons(set_aside, len(pack.pairs) - len(usable)),
-                  "with_dead_layer": int(dead_pair.sum())},
+        "format": META_FORMAT,
+        "pack": pack.pack,
+        "manifest": str(pack.source),
+        "scoring_path": path,
+        "score": score_kind,
+        "pairs": {
+            "in": pairs_in,
+            "written": len(written_ids),
+            "set_aside": len(set_aside) + len(pack.pairs) - len(usable),
+            "set_aside_by_reason": _reasons(set_aside, len(pack.pairs) - len(usable)),
+            "with_dead_layer": int(dead_pair.sum()),
+        },
         "missing_files": int(missing),
         "renders": renders.counts if renders is not None else None,
-        "dead_presets": sorted(f"{renders.status[i].get('path', i)}: {renders.status[i].get('status')}"
-                               + (f" ({renders.status[i]['reason']})" if renders.status[i].get("reason") else "")
-                               for i in renders.dead) if renders is not None else [],
-        "agreement_with_refinery": agreement(model_scores[live], refinery[live]) if refinery is not None and model is not None
+        "dead_presets": sorted(
+            f"{renders.status[i].get('path', i)}: {renders.status[i].get('status')}"
+            + (f" ({renders.status[i]['reason']})" if renders.status[i].get("reason") else "")
+            for i in renders.dead
+        )
+        if renders is not None
+        else [],
+        "agreement_with_refinery": agreement(model_scores[live], refinery[live])
+        if refinery is not None and model is not None
         else None,
         "seconds": {"render": round(t1 - t0, 2), "score": round(time.monotonic() - t1, 2)},
     }
     per_pair = []
     if path == "render":
         for k, (u, f, b) in enumerate(zip(usable, fg_rows, bg_rows)):
-            per_pair.append({"pair": int(u[0]), "fg": path_of_row[f], "bg": path_of_row[b], "fg_id": id_of_row[f],
-                             "bg_id": id_of_row[b], "quality01": doc["pairs"][k]["quality01"],
-                             "model": float(model_scores[k]), "refinery": float(refinery[k]), "dead": bool(dead_pair[k])})
+            per_pair.append(
+                {
+                    "pair": int(u[0]),
+                    "fg": path_of_row[f],
+                    "bg": path_of_row[b],
+                    "fg_id": id_of_row[f],
+                    "bg_id": id_of_row[b],
+                    "quality01": doc["pairs"][k]["quality01"],
+                    "model": float(model_scores[k]),
+                    "refinery": float(refinery[k]),
+                    "dead": bool(dead_pair[k]),
+                }
+            )
     return ScoredPack(doc, meta, per_pair, renders)
 
 

@@ -45,17 +45,26 @@ def quality_stats(q: np.ndarray) -> dict:
     if len(q) == 0:
         return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "p50": 0.0, "p95": 0.0, "calibration": CALIBRATION}
     r = lambda x: round(float(x), DECIMALS)  # noqa: E731
-    return {"min": r(q.min()), "max": r(q.max()), "mean": r(q.mean()), "std": r(q.std()),
-            "p50": r(np.percentile(q, 50)), "p95": r(np.percentile(q, 95)), "calibration": CALIBRATION}
+    return {
+        "min": r(q.min()),
+        "max": r(q.max()),
+        "mean": r(q.mean()),
+        "std": r(q.std()),
+        "p50": r(np.percentile(q, 50)),
+        "p95": r(np.percentile(q, 95)),
+        "calibration": CALIBRATION,
+    }
 
 
 def document(pack_name: str, pair_ids, scores, missing: int) -> dict:
     """The browser's file from 0-5 scores (the only place its keys are written)."""
     q = np.round(std_stretch(np.asarray(scores, dtype=np.float64) / 5.0), DECIMALS)
-    return {"pack": pack_name,
-            "pairs": [{"pair": int(p), "quality01": float(v)} for p, v in zip(pair_ids, q)],
-            "qualityStats": quality_stats(q),
-            "stats": {"missingFiles": int(missing)}}
+    return {
+        "pack": pack_name,
+        "pairs": [{"pair": int(p), "quality01": float(v)} for p, v in zip(pair_ids, q)],
+        "qualityStats": quality_stats(q),
+        "stats": {"missingFiles": int(missing)},
+    }
 
 
 def pairs_quality(pack_dir: Path, model) -> dict:

@@ -61,8 +61,14 @@ def _descriptor_matrix(files, bank: PresetBank) -> tuple[dict[str, np.ndarray], 
     return dict(zip(table["preset_id"].to_pylist(), render)), failures
 
 
-def render_pack(paths: dict[str, Path], workers: int | None, cache_root: Path | None = None,
-                settings: RenderSettings | None = None, timeout: float = 30.0, progress: bool = True) -> PackRenders:
+def render_pack(
+    paths: dict[str, Path],
+    workers: int | None,
+    cache_root: Path | None = None,
+    settings: RenderSettings | None = None,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> PackRenders:
     """``paths``: content hash -> one file with that content. Renders what the cache lacks."""
     from aivj.refinery.library import PresetFile, load_bank
     from aivj.refinery.render import Job, render_presets
@@ -85,8 +91,11 @@ def render_pack(paths: dict[str, Path], workers: int | None, cache_root: Path | 
     dead = [i for i in ids if status[i]["status"] != OK]
     parts = [load_bank(cache, ok, progress=progress)] if ok else []
     if dead:
-        parts.append(PresetBank.from_frames(((i, black_frames(settings)) for i in dead), _envelope(cache),
-                                            settings.sample_frames(), settings.steps_per_beat))
+        parts.append(
+            PresetBank.from_frames(
+                ((i, black_frames(settings)) for i in dead), _envelope(cache), settings.sample_frames(), settings.steps_per_beat
+            )
+        )
     bank = PresetBank.concat(parts).subset(ids) if parts else None
     files = [PresetFile(id=i, path=str(paths[i]), name=Path(paths[i]).stem, collection="", source="export") for i in ok]
     vectors, _ = _descriptor_matrix(files, bank) if ok else ({}, [])
@@ -98,9 +107,15 @@ def render_pack(paths: dict[str, Path], workers: int | None, cache_root: Path | 
     failed: dict[str, int] = {}
     for i in dead:
         failed[status[i]["status"]] = failed.get(status[i]["status"], 0) + 1
-    counts = {"distinct_presets": len(ids), "cached": len(cached & set(ok)), "rendered": len([i for i in ok if i not in cached]),
-              "failed": sum(failed.values()), "failed_by_status": failed, "render_seconds": round(seconds, 2),
-              "cache_dir": str(cache.dir)}
+    counts = {
+        "distinct_presets": len(ids),
+        "cached": len(cached & set(ok)),
+        "rendered": len([i for i in ok if i not in cached]),
+        "failed": sum(failed.values()),
+        "failed_by_status": failed,
+        "render_seconds": round(seconds, 2),
+        "cache_dir": str(cache.dir),
+    }
     return PackRenders(ids, bank, render, has, status, cache, counts)
 
 

@@ -43,8 +43,12 @@ def write_coupled_pack(out_dir: Path, presets: list[Path], name: str = "coupled_
             stem = f"coupled_{k:05d}_20260129_015409"
             shutil.copyfile(presets[2 * k], pack / "fg" / f"{stem}_fg.milk")
             shutil.copyfile(presets[2 * k + 1], pack / "bg" / f"{stem}_bg.milk")
-            fh.write(json.dumps({"pair": k, "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk",
-                                 "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"pair": k, "fg": f"/mnt/d/aidata/{name}/fg/{stem}_fg.milk", "bg": f"/mnt/d/aidata/{name}/bg/{stem}_bg.milk"}
+                )
+                + "\n"
+            )
     return pack
 
 
@@ -67,6 +71,10 @@ def write_pack(out_dir: Path, presets: list[Path], n_pairs: int, seed: int = 0, 
     pairs = [(c // n, c % n) for c in codes if c // n != c % n][:n_pairs]
     with open(pack / "manifest.jsonl", "w", encoding="utf-8") as fh:
         for pid, (f, b) in enumerate(pairs):
-            fh.write(json.dumps({"pair": pid, "fg": f"/mnt/d/aidata/{name}/fg/{names[f]}",
-                                 "bg": f"D:\\aidata\\{name}\\bg\\{names[b]}"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"pair": pid, "fg": f"/mnt/d/aidata/{name}/fg/{names[f]}", "bg": f"D:\\aidata\\{name}\\bg\\{names[b]}"}
+                )
+                + "\n"
+            )
     return pack

@@ -12,7 +12,10 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aivj ingest", description="Convert aidata packs (coupled, runtime, elite, deep_alchemy, eval labels) into partitioned Parquet.")
+    p = argparse.ArgumentParser(
+        prog="aivj ingest",
+        description="Convert aidata packs (coupled, runtime, elite, deep_alchemy, eval labels) into partitioned Parquet.",
+    )
     p.add_argument("inputs", nargs="+", type=Path, help="an aidata root, a pack folder or a manifest file")
     p.add_argument("--output", "-o", required=True, type=Path, help="dataset folder to write")
     p.add_argument("--sample", type=int, default=None, help="read only the first N pairs of each manifest")
@@ -33,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aivj ingest: {flag} {value}: must be 1 or more", file=sys.stderr)
             return 2
     try:
-        result = convert(args.inputs, args.output, sample=args.sample, strict=args.strict, workers=args.workers, progress=not args.no_progress)
+        result = convert(
+            args.inputs, args.output, sample=args.sample, strict=args.strict, workers=args.workers, progress=not args.no_progress
+        )
     except (SourceError, ConvertError, OSError) as exc:
         if debug_enabled():
             raise

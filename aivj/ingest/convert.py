@@ -36,7 +36,15 @@ class Result:
 
 
 def _quarantine(row: RawPair, reason: str, detail: str = "") -> dict:
-    return {"source": row.source_file, "pack": row.pack, "pair": row.pair, "fg": row.fg_ref, "bg": row.bg_ref, "reason": reason, "detail": detail}
+    return {
+        "source": row.source_file,
+        "pack": row.pack,
+        "pair": row.pair,
+        "fg": row.fg_ref,
+        "bg": row.bg_ref,
+        "reason": reason,
+        "detail": detail,
+    }
 
 
 def _check_label(row: RawPair, labels: dict) -> str | None:
@@ -60,7 +68,17 @@ def read_rows(manifests: list[Path], sample: int | None) -> tuple[list[RawPair],
         try:
             part = read_manifest(path)
         except SourceError as exc:
-            unreadable.append({"source": str(path), "pack": path.parent.name, "pair": None, "fg": "", "bg": "", "reason": "unreadable manifest", "detail": str(exc)})
+            unreadable.append(
+                {
+                    "source": str(path),
+                    "pack": path.parent.name,
+                    "pair": None,
+                    "fg": "",
+                    "bg": "",
+                    "reason": "unreadable manifest",
+                    "detail": str(exc),
+                }
+            )
             continue
         rows.extend(part[:sample] if sample else part)
     return rows, unreadable
@@ -152,17 +170,23 @@ def convert(inputs: list[Path], out_dir: Path, sample: int | None = None, strict
     if strict and quarantine:
         summary["status"] = "failed: --strict and rows were quarantined (dataset not written)"
         where = _write_failed(out_dir, records, quarantine, summary)
-        raise ConvertError(f"--strict: {len(quarantine)} rows quarantined (first: {quarantine[0]['reason']} in {quarantine[0]['source']}); see {where / '_quarantine.jsonl'}")
+        raise ConvertError(
+            f"--strict: {len(quarantine)} rows quarantined (first: {quarantine[0]['reason']} in {quarantine[0]['source']}); see {where / '_quarantine.jsonl'}"
+        )
     if not pairs:
         summary["status"] = "failed: nothing could be converted (dataset not written)"
         where = _write_failed(out_dir, records, quarantine, summary)
-        raise ConvertError(f"nothing could be converted: {len(quarantine)} of {rows_in} rows quarantined ({summary['quarantine_reasons']}); see {where / '_quarantine.jsonl'}")
+        raise ConvertError(
+            f"nothing could be converted: {len(quarantine)} of {rows_in} rows quarantined ({summary['quarantine_reasons']}); see {where / '_quarantine.jsonl'}"
+        )
     summary = write_output(out_dir, pairs, records, quarantine, summary)
     registry.save()
     return Result(summary, quarantine)
 
 
-def _load_presets(rows: list[RawPair], registry: ParsedFiles, workers: int | None, progress: bool) -> tuple[dict[str, PresetRecord], int]:
+def _load_presets(
+    rows: list[RawPair], registry: ParsedFiles, workers: int | None, progress: bool
+) -> tuple[dict[str, PresetRecord], int]:
     """Records for every preset path the rows use; unchanged files come from the registry."""
     from aivj.ingest.tables import cached_records
 

@@ -26,7 +26,9 @@ def _clamp01(x: float) -> float:
 
 def sample_score_v2(luma: float, motion: float) -> float:
     """``0.65 * clamp01((luma - 0.06) / 0.12) + 0.35 * clamp01((motion - 1.5e-5) / (6e-4 - 1.5e-5))``."""
-    return 0.65 * _clamp01((luma - LUMA_FLOOR) / LUMA_SPAN) + 0.35 * _clamp01((motion - MOTION_FLOOR) / (MOTION_CEIL - MOTION_FLOOR))
+    return 0.65 * _clamp01((luma - LUMA_FLOOR) / LUMA_SPAN) + 0.35 * _clamp01(
+        (motion - MOTION_FLOOR) / (MOTION_CEIL - MOTION_FLOOR)
+    )
 
 
 def read_eval_jsonl(path: Path) -> dict[tuple[str, int], float]:

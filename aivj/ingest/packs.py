@@ -49,8 +49,11 @@ class PackRows:
         if not self.set_aside:
             return ""
         reasons = Counter(s["reason"] for s in self.set_aside)
-        return (f"{self.source}: {len(self.set_aside)} of {self.rows_in} rows set aside ("
-                + ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items())) + ")")
+        return (
+            f"{self.source}: {len(self.set_aside)} of {self.rows_in} rows set aside ("
+            + ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items()))
+            + ")"
+        )
 
 
 def manifest_of(pack_dir: Path) -> Path:
@@ -75,7 +78,9 @@ def read_pack_rows(pack_dir: Path) -> PackRows:
     for row in rows:
         reason = set_aside_reason(row, seen)
         if reason:
-            out.set_aside.append({"pair": row.pair, "reason": reason, "detail": row.error or "", "fg": row.fg_ref, "bg": row.bg_ref})
+            out.set_aside.append(
+                {"pair": row.pair, "reason": reason, "detail": row.error or "", "fg": row.fg_ref, "bg": row.bg_ref}
+            )
         else:
             out.rows.append(row)
     return out

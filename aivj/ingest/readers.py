@@ -78,7 +78,9 @@ def read_jsonl_manifest(path: Path) -> list[RawPair]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            rows.append(RawPair(str(path), "coupled", pack, index, "", "", None, None, error=f"line {index + 1}: bad JSON ({exc.msg})"))
+            rows.append(
+                RawPair(str(path), "coupled", pack, index, "", "", None, None, error=f"line {index + 1}: bad JSON ({exc.msg})")
+            )
             continue
         layout = "alchemy" if isinstance(item, dict) and "quality" in item else "coupled"
         rows.append(_row(item, index, path, layout, pack))

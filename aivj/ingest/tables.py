@@ -45,7 +45,9 @@ def cached_records(paths: list[str], registry) -> dict[str, PresetRecord]:
             out[path] = PresetRecord(path, entry["preset_id"], error=entry["error"])
         elif entry["preset_id"] in old:
             row = old[entry["preset_id"]]
-            out[path] = PresetRecord(path, row["preset_id"], np.asarray(row["features"], np.float32), tuple(row["style_tags"] or ()))
+            out[path] = PresetRecord(
+                path, row["preset_id"], np.asarray(row["features"], np.float32), tuple(row["style_tags"] or ())
+            )
     return out
 
 

@@ -93,7 +93,7 @@ def load_wav(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: not a PCM WAV file ({exc})") from None
     if width == 3:
         b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
-        data = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16))
+        data = b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16)
         data = np.where(data >= 1 << 23, data - (1 << 24), data) / float(1 << 23)
     elif width in (1, 2, 4):
         dtype = {1: np.uint8, 2: np.int16, 4: np.int32}[width]

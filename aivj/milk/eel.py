@@ -163,7 +163,9 @@ class _Compiler:
 
     def binary(self, op: str, a, b):
         if op in _COMPARE and self.vector:
-            fn = getattr(np, {"==": "equal", "!=": "not_equal", "<": "less", ">": "greater", "<=": "less_equal", ">=": "greater_equal"}[op])
+            fn = getattr(
+                np, {"==": "equal", "!=": "not_equal", "<": "less", ">": "greater", "<=": "less_equal", ">=": "greater_equal"}[op]
+            )
             return lambda: fn(a(), b()) * 1.0
         if op in _FACTORIES:
             (ka, xa), (kb, xb) = _operand(a), _operand(b)

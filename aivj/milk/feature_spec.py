@@ -75,7 +75,12 @@ FEATURE_SPEC: list[tuple[str, str, str, str]] = [
     ("uses_time", "time", "tokens `time`", "count, cap 32"),
     ("uses_frame", "time", "tokens `frame` and `fps`", "count, cap 32"),
     ("uses_trig", "time", "tokens `sin` and `cos`", "count, cap 32"),
-    ("dynamic_motion", "time", "which of zoom rot warp cx cy dx dy sx sy decay are assigned in per_frame/per_pixel code", "n / 10"),
+    (
+        "dynamic_motion",
+        "time",
+        "which of zoom rot warp cx cy dx dy sx sy decay are assigned in per_frame/per_pixel code",
+        "n / 10",
+    ),
     ("milkdrop2", "code", "MILKDROP_PRESET_VERSION >= 200 or PSVERSION >= 2 (MilkDrop 2 features)", "0/1"),
 ]
 

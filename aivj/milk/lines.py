@@ -16,7 +16,13 @@ from aivj.milk.sections import (
 )
 
 _BASE, _HEADER, _NUMBERED, _PARAM, _CODE = range(5)
-_NUMBERED_PREFIXES = (("per_frame_init_", "per_frame_init"), ("per_frame_", "per_frame"), ("per_pixel_", "per_pixel"), ("warp_", "warp"), ("comp_", "comp"))
+_NUMBERED_PREFIXES = (
+    ("per_frame_init_", "per_frame_init"),
+    ("per_frame_", "per_frame"),
+    ("per_pixel_", "per_pixel"),
+    ("warp_", "warp"),
+    ("comp_", "comp"),
+)
 _WAVE_PARAMS = "enabled samples sep bspectrum busedots bdrawthick badditive scaling smoothing r g b a".split()
 _SHAPE_PARAMS = (
     "enabled sides additive thickoutline textured num_inst x y rad ang tex_ang tex_zoom r g b a r2 g2 b2 a2 "

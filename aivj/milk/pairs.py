@@ -18,7 +18,20 @@ PAIR_TERM_NAMES = (
     "rot_interference", "rot_net", "decay_diff", "phase", "motion_diff",
 )  # fmt: skip
 
-_CLOCK_DIMS = [I[n] for n in ("uses_bass", "uses_mid", "uses_treb", "uses_bass_att", "uses_mid_att", "uses_treb_att", "uses_time", "uses_frame", "uses_trig")]
+_CLOCK_DIMS = [
+    I[n]
+    for n in (
+        "uses_bass",
+        "uses_mid",
+        "uses_treb",
+        "uses_bass_att",
+        "uses_mid_att",
+        "uses_treb_att",
+        "uses_time",
+        "uses_frame",
+        "uses_trig",
+    )
+]
 
 
 def _atanh(x: np.ndarray) -> np.ndarray:

@@ -28,7 +28,6 @@ WAVE_CODE_SECTIONS = ("init", "per_frame", "per_point")
 SHAPE_CODE_SECTIONS = ("init", "per_frame")
 
 
-
 @dataclass
 class CustomCode:
     """One custom wave or shape: its ``wavecode_K_*``/``shapecode_K_*`` values and code lines."""

@@ -42,7 +42,9 @@ def _customs(preset: MilkPreset) -> list[float]:
     waves = [w.params for w in preset.waves.values() if as_float(w.params.get("enabled"), 0.0) != 0]
     shapes = [s.params for s in preset.shapes.values() if as_float(s.params.get("enabled"), 0.0) != 0]
     f = lambda p, k, d: as_float(p.get(k), d)  # noqa: E731
-    bright = lambda p, a: min(1.0, max(0.0, f(p, a, 1.0))) * min(1.0, max(0.0, max(f(p, "r", 1.0), f(p, "g", 1.0), f(p, "b", 1.0))))  # noqa: E731
+    bright = lambda p, a: (
+        min(1.0, max(0.0, f(p, a, 1.0))) * min(1.0, max(0.0, max(f(p, "r", 1.0), f(p, "g", 1.0), f(p, "b", 1.0))))
+    )  # noqa: E731
     area = 0.0
     for p in shapes:
         rad, inst = min(2.0, abs(f(p, "rad", 0.1))), min(64.0, max(1.0, f(p, "num_inst", 1.0)))

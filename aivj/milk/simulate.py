@@ -204,7 +204,13 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 def _summaries(s: dict[str, np.ndarray], disp: np.ndarray, bass: np.ndarray) -> list[float]:
     wave_lum = np.clip(s["wave_a"], 0, 4) * np.clip(np.maximum(np.maximum(s["wave_r"], s["wave_g"]), s["wave_b"]), 0, 1)
-    border = lambda p: float(np.mean(np.clip(s[f"{p}_a"], 0, 1) * np.clip(s[f"{p}_size"], 0, 0.5) * np.clip((s[f"{p}_r"] + s[f"{p}_g"] + s[f"{p}_b"]) / 3, 0, 1)))  # noqa: E731
+    border = lambda p: float(
+        np.mean(
+            np.clip(s[f"{p}_a"], 0, 1)
+            * np.clip(s[f"{p}_size"], 0, 0.5)
+            * np.clip((s[f"{p}_r"] + s[f"{p}_g"] + s[f"{p}_b"]) / 3, 0, 1)
+        )
+    )  # noqa: E731
     mv_on = (s["mv_x"] >= 1) & (s["mv_y"] >= 1)
     mv = float(np.mean(mv_on * np.clip(s["mv_a"], 0, 1) * np.clip((s["mv_r"] + s["mv_g"] + s["mv_b"]) / 3, 0, 1)))
     flag = lambda v: float(np.mean(s[v] != 0))  # noqa: E731

@@ -50,7 +50,9 @@ def synthetic_preset(seed: int, **overrides: float) -> MilkPreset:
         p.waves[k] = CustomCode({**_WAVE_DEFAULTS, "enabled": str(int(rng.random() < 0.3))})
         p.shapes[k] = CustomCode({**_SHAPE_DEFAULTS, "enabled": str(int(rng.random() < 0.3))})
         if p.waves[k].enabled:
-            p.waves[k].code["per_point"] = [f"x = 0.5 + 0.3*sin(sample*{rng.randint(1, 9)} + time); y = 0.5 + {rng.choice(_AUDIO)}*0.1;"]
+            p.waves[k].code["per_point"] = [
+                f"x = 0.5 + 0.3*sin(sample*{rng.randint(1, 9)} + time); y = 0.5 + {rng.choice(_AUDIO)}*0.1;"
+            ]
         if p.shapes[k].enabled:
             p.shapes[k].code["per_frame"] = [f"ang = time*{rng.uniform(0.1, 2):.3f}; rad = 0.1 + {rng.choice(_AUDIO)}*0.05;"]
     n = rng.randint(3, 40)
@@ -62,6 +64,11 @@ def synthetic_preset(seed: int, **overrides: float) -> MilkPreset:
     ]  # fmt: skip
     p.per_pixel = [f"zoom = zoom + 0.01*sin(rad*{rng.randint(1, 20)} + time);" for _ in range(rng.randint(0, 8))]
     if rng.random() < 0.5:
-        p.warp = ["shader_body {", "   ret = tex2D(sampler_main, uv).xyz;", f"   ret *= {rng.uniform(0.9, 1):.3f} + 0.02*bass;", "}"]
+        p.warp = [
+            "shader_body {",
+            "   ret = tex2D(sampler_main, uv).xyz;",
+            f"   ret *= {rng.uniform(0.9, 1):.3f} + 0.02*bass;",
+            "}",
+        ]
         p.comp = ["shader_body {", "   ret = tex2D(sampler_main, uv).xyz * 1.2;", "}"]
     return p

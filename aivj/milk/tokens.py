@@ -66,7 +66,11 @@ def tokenize_entries(entries: dict[str, str]) -> tuple[np.ndarray, np.ndarray, n
     """(ids int32, values float32, sections int8) of one preset's lower-cased ``entries``."""
     scalars: dict[str, list[tuple[str, str]]] = {s: [] for s in ("base", "wave_params", "shape_params")}
     code: dict[str, list[tuple[tuple, str]]] = {s: [] for s in SECTIONS}
-    disabled = {m.group(1, 3) for k, v in entries.items() if (m := _CUSTOM.match(k)) and m.group(2) and m.group(4) == "enabled" and as_float(v, 0.0) == 0.0}
+    disabled = {
+        m.group(1, 3)
+        for k, v in entries.items()
+        if (m := _CUSTOM.match(k)) and m.group(2) and m.group(4) == "enabled" and as_float(v, 0.0) == 0.0
+    }
     for key, value in entries.items():
         if key in _SKIPPED_KEYS:
             continue
@@ -95,7 +99,9 @@ def tokenize_entries(entries: dict[str, str]) -> tuple[np.ndarray, np.ndarray, n
     return np.asarray(ids, np.int32), np.asarray(values, np.float32), np.asarray(sections, np.int8)
 
 
-def pad_batch(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], length: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pad_batch(
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], length: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stack token rows into [N, L] arrays padded with PAD (id 0, value 0, section 0)."""
     length = length or max((len(r[0]) for r in rows), default=1) or 1
     ids = np.zeros((len(rows), length), np.int32)

@@ -20,7 +20,13 @@ _CANONICAL = {
     fModWaveAlphaEnd fWarpAnimSpeed fWarpScale fZoomExponent fShader nMotionVectorsX nMotionVectorsY
     bMotionVectorsOn""".split()
 }
-_PARAM_CANONICAL = {"bspectrum": "bSpectrum", "busedots": "bUseDots", "bdrawthick": "bDrawThick", "badditive": "bAdditive", "thickoutline": "thickOutline"}
+_PARAM_CANONICAL = {
+    "bspectrum": "bSpectrum",
+    "busedots": "bUseDots",
+    "bdrawthick": "bDrawThick",
+    "badditive": "bAdditive",
+    "thickoutline": "thickOutline",
+}
 
 
 def preset_to_text(preset) -> str:

@@ -55,16 +55,25 @@ def _fmt(x: float) -> str:
 
 def _couple(preset, sign: float, w: float, phi: float, warp_other: float) -> None:
     s = "+" if sign > 0 else "-"
-    preset.per_frame.extend([
-        f"cx = cx {s} {K_SPATIAL * 0.03:.5f}*sin({w:.5f}*time + {phi:.4f});",
-        f"rot = rot {s} {K_TEMPORAL * 0.15:.5f}*sin({w:.5f}*time + {phi:.4f});",
-        f"zoom = zoom {s} {K_TEMPORAL * 0.01:.5f}*sin({w:.5f}*time + {phi:.4f});",
-        f"warp = warp + {K_WARP * 0.1 * warp_other:.5f}*cos({w:.5f}*time + {phi:.4f});",
-    ])
+    preset.per_frame.extend(
+        [
+            f"cx = cx {s} {K_SPATIAL * 0.03:.5f}*sin({w:.5f}*time + {phi:.4f});",
+            f"rot = rot {s} {K_TEMPORAL * 0.15:.5f}*sin({w:.5f}*time + {phi:.4f});",
+            f"zoom = zoom {s} {K_TEMPORAL * 0.01:.5f}*sin({w:.5f}*time + {phi:.4f});",
+            f"warp = warp + {K_WARP * 0.1 * warp_other:.5f}*cos({w:.5f}*time + {phi:.4f});",
+        ]
+    )
 
 
-def make_pair(bg_seed: Seed, seeds_by_style: dict[str, list[Seed]], all_seeds: list[Seed], pair_id: int,
-              rng: np.random.Generator, couple: bool, bpm: float = 128.0) -> tuple[str, str, dict]:
+def make_pair(
+    bg_seed: Seed,
+    seeds_by_style: dict[str, list[Seed]],
+    all_seeds: list[Seed],
+    pair_id: int,
+    rng: np.random.Generator,
+    couple: bool,
+    bpm: float = 128.0,
+) -> tuple[str, str, dict]:
     bg_style = bg_seed.tags[0]
     target = next((STYLE_MATRIX[t] for t in bg_seed.tags if t in STYLE_MATRIX), None)
     pool = seeds_by_style.get(target) or all_seeds
@@ -92,9 +101,17 @@ def make_pair(bg_seed: Seed, seeds_by_style: dict[str, list[Seed]], all_seeds: l
         _couple(fg, +1.0, w, phi, bg_warp)
         _couple(bg, -1.0, w, phi, fg_vals["warp"])
         strategy += "+coupled"
-    meta = {"pair_id": pair_id, "strategy": strategy, "strength": round(strength, 4), "bg_style": bg_style,
-            "fg_style": (donor.tags[0] if donor.tags else "balanced"), "warp_diff": round(abs(fg_vals["warp"] - bg_warp), 6),
-            "cx_diff": round(abs(fg_vals["cx"] - bg_cx), 6), "bg_seed": Path(bg_seed.path).name, "fg_seed": Path(donor.path).name}
+    meta = {
+        "pair_id": pair_id,
+        "strategy": strategy,
+        "strength": round(strength, 4),
+        "bg_style": bg_style,
+        "fg_style": (donor.tags[0] if donor.tags else "balanced"),
+        "warp_diff": round(abs(fg_vals["warp"] - bg_warp), 6),
+        "cx_diff": round(abs(fg_vals["cx"] - bg_cx), 6),
+        "bg_seed": Path(bg_seed.path).name,
+        "fg_seed": Path(donor.path).name,
+    }
     return fg.to_text(), (bg.to_text() if couple else bg_seed.text), meta
 
 

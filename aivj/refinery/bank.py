@@ -52,8 +52,16 @@ class PresetBank:
             r, m, e = reduce_frames(frames)
             ids.append(pid), rgbs.append(r), maps.append(m), energies.append(e), vits.append(d["vitality"])
             descs[pid] = d
-        return cls(ids, np.stack(rgbs), np.stack(maps), np.stack(energies), np.asarray(vits, np.float32),
-                   np.asarray(envelope, np.float64), np.asarray(sample_frames, np.int64), descs)
+        return cls(
+            ids,
+            np.stack(rgbs),
+            np.stack(maps),
+            np.stack(energies),
+            np.asarray(vits, np.float32),
+            np.asarray(envelope, np.float64),
+            np.asarray(sample_frames, np.int64),
+            descs,
+        )
 
     def save(self, path: Path) -> None:
         summ = np.stack([self.descriptors[k]["summary"] for k in self.ids])
@@ -62,8 +70,19 @@ class PresetBank:
         path = Path(path)
         # a unique temp name: two processes describing into one cache must not write one file
         with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, ids=np.asarray(self.ids), rgb=self.rgb, maps=self.maps, energy=self.energy, vitality=self.vitality,
-                     envelope=self.envelope, sample_frames=self.sample_frames, summary=summ, layout=lay, motion=mot)
+            np.savez(
+                fh,
+                ids=np.asarray(self.ids),
+                rgb=self.rgb,
+                maps=self.maps,
+                energy=self.energy,
+                vitality=self.vitality,
+                envelope=self.envelope,
+                sample_frames=self.sample_frames,
+                summary=summ,
+                layout=lay,
+                motion=mot,
+            )
 
     @classmethod
     def load(cls, path: Path) -> PresetBank:
@@ -73,15 +92,27 @@ class PresetBank:
             arrays = {name: z[name] for name in z.files}
         ids = [str(x) for x in arrays["ids"]]
         summary, layout, motion, vitality = (arrays[k] for k in ("summary", "layout", "motion", "vitality"))
-        descs = {k: {"summary": summary[i], "layout": layout[i], "motion": motion[i], "vitality": float(vitality[i])}
-                 for i, k in enumerate(ids)}
-        return cls(ids, arrays["rgb"], arrays["maps"], arrays["energy"], vitality, arrays["envelope"], arrays["sample_frames"], descs)
+        descs = {
+            k: {"summary": summary[i], "layout": layout[i], "motion": motion[i], "vitality": float(vitality[i])}
+            for i, k in enumerate(ids)
+        }
+        return cls(
+            ids, arrays["rgb"], arrays["maps"], arrays["energy"], vitality, arrays["envelope"], arrays["sample_frames"], descs
+        )
 
     def subset(self, ids: list[str]) -> PresetBank:
         ix = self.index()
         sel = np.asarray([ix[k] for k in ids], dtype=np.int64)
-        return PresetBank(list(ids), self.rgb[sel], self.maps[sel], self.energy[sel], self.vitality[sel], self.envelope,
-                          self.sample_frames, {k: self.descriptors[k] for k in ids})
+        return PresetBank(
+            list(ids),
+            self.rgb[sel],
+            self.maps[sel],
+            self.energy[sel],
+            self.vitality[sel],
+            self.envelope,
+            self.sample_frames,
+            {k: self.descriptors[k] for k in ids},
+        )
 
     @classmethod
     def concat(cls, banks: list[PresetBank]) -> PresetBank:
@@ -89,6 +120,13 @@ class PresetBank:
         descs = {}
         for b in banks:
             descs.update(b.descriptors)
-        return cls(sum((b.ids for b in banks), []), np.concatenate([b.rgb for b in banks]), np.concatenate([b.maps for b in banks]),
-                   np.concatenate([b.energy for b in banks]), np.concatenate([b.vitality for b in banks]), b0.envelope,
-                   b0.sample_frames, descs)
+        return cls(
+            sum((b.ids for b in banks), []),
+            np.concatenate([b.rgb for b in banks]),
+            np.concatenate([b.maps for b in banks]),
+            np.concatenate([b.energy for b in banks]),
+            np.concatenate([b.vitality for b in banks]),
+            b0.envelope,
+            b0.sample_frames,
+            descs,
+        )

@@ -43,13 +43,19 @@ def _settings(args):
 
 def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", default="techno", help="techno | ambient | breakbeat | a .wav path")
-    p.add_argument("--size", type=int, default=128, help=f"render size in pixels, {MIN_SIZE}-{MAX_SIZE} (stored frames are 32x32)")
+    p.add_argument(
+        "--size", type=int, default=128, help=f"render size in pixels, {MIN_SIZE}-{MAX_SIZE} (stored frames are 32x32)"
+    )
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per preset before it counts as hung")
     p.add_argument("--retry-failed", action="store_true", help="render again presets that crashed or timed out before")
     p.add_argument("--cache", type=Path, default=None, help="frame cache root (default: build/refinery)")
-    p.add_argument("--ray", metavar="auto|ADDRESS", default=None,
-                   help="render on a Ray cluster (docs/scaling.md); --workers then counts Ray actors (default: the cluster's CPUs)")
+    p.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        default=None,
+        help="render on a Ray cluster (docs/scaling.md); --workers then counts Ray actors (default: the cluster's CPUs)",
+    )
 
 
 def _retry(args) -> tuple[str, ...]:
@@ -75,7 +81,15 @@ def cmd_render(args) -> int:
 
     settings = _settings(args)
     files = _scan_presets(args.paths)
-    res = render_presets(library.jobs(files), settings, FrameCache(settings, args.cache), workers=args.workers, timeout=args.timeout, retry=_retry(args), ray=args.ray)
+    res = render_presets(
+        library.jobs(files),
+        settings,
+        FrameCache(settings, args.cache),
+        workers=args.workers,
+        timeout=args.timeout,
+        retry=_retry(args),
+        ray=args.ray,
+    )
     counts = collections.Counter(r["status"] for r in res.values())
     print(f"{len(files)} distinct presets: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for r in res.values():
@@ -110,13 +124,16 @@ def cmd_score(args) -> int:
         return EXIT_NOTHING
     cache = FrameCache(settings, args.cache)
     files = library.scan(sorted({str(r["fg"]) for r in present} | {str(r["bg"]) for r in present}), f"pack:{pack.name}")
-    status = render_presets(library.jobs(files), settings, cache, workers=args.workers, timeout=args.timeout, retry=_retry(args),
-                            ray=args.ray)
+    status = render_presets(
+        library.jobs(files), settings, cache, workers=args.workers, timeout=args.timeout, retry=_retry(args), ray=args.ray
+    )
     by_path = library.ids_by_path([r["fg"] for r in present] + [r["bg"] for r in present])
     ok = lambda p: status.get(by_path.get(str(p)), {}).get("status") == OK  # noqa: E731
     kept = [r for r in present if ok(r["fg"]) and ok(r["bg"])]
-    print(f"{len(kept)} of {read.rows_in} manifest rows scored ({len(read.set_aside)} set aside, "
-          f"{len(rows) - len(present)} missing a file, {len(present) - len(kept)} with a layer not rendered ok)")
+    print(
+        f"{len(kept)} of {read.rows_in} manifest rows scored ({len(read.set_aside)} set aside, "
+        f"{len(rows) - len(present)} missing a file, {len(present) - len(kept)} with a layer not rendered ok)"
+    )
     if not kept:
         return EXIT_NOTHING
     ids = sorted({by_path[str(r["fg"])] for r in kept} | {by_path[str(r["bg"])] for r in kept})
@@ -136,7 +153,9 @@ def cmd_score(args) -> int:
     table = tables.pairs_table(read.pack, pair, fg, bg, res, f"refinery:{read.pack}", "train")
     write_dataset(presets, table, out, {"pack": read.pack})
     s = res["score"]
-    print(f"wrote {n} eval rows and {len(kept)} pairs to {out}; score mean {s.mean():.2f}, >=4: {(s >= 4).sum()}, <=2: {(s <= 2).sum()}")
+    print(
+        f"wrote {n} eval rows and {len(kept)} pairs to {out}; score mean {s.mean():.2f}, >=4: {(s >= 4).sum()}, <=2: {(s <= 2).sum()}"
+    )
     return EXIT_OK if len(kept) == read.rows_in else EXIT_PARTIAL
 
 
@@ -149,8 +168,9 @@ def cmd_alchemy(args) -> int:
     print(f"wrote {args.pairs} pairs: {manifest}")
     if not args.no_render:
         files = library.scan([Path(args.out) / "fg", Path(args.out) / "bg"], "alchemy")
-        res = render_presets(library.jobs(files), _settings(args), workers=args.workers, timeout=args.timeout, retry=_retry(args),
-                             ray=args.ray)
+        res = render_presets(
+            library.jobs(files), _settings(args), workers=args.workers, timeout=args.timeout, retry=_retry(args), ray=args.ray
+        )
         counts = collections.Counter(r["status"] for r in res.values())
         print("rendered: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
@@ -172,9 +192,21 @@ def cmd_build(args) -> int:
     from aivj.refinery.dataset import build
 
     command = "aivj refine build " + " ".join(args.raw)
-    info = build(Path(args.out), n_pairs=args.pairs, n_alchemy=args.alchemy, n_golden=args.golden, workers=args.workers,
-                 timeout=args.timeout, seed=args.seed, settings=_settings(args), command=command.strip(),
-                 collections=_collections(args.presets), n_unseen_pairs=args.unseen_pairs, cache_root=args.cache, ray=args.ray)
+    info = build(
+        Path(args.out),
+        n_pairs=args.pairs,
+        n_alchemy=args.alchemy,
+        n_golden=args.golden,
+        workers=args.workers,
+        timeout=args.timeout,
+        seed=args.seed,
+        settings=_settings(args),
+        command=command.strip(),
+        collections=_collections(args.presets),
+        n_unseen_pairs=args.unseen_pairs,
+        cache_root=args.cache,
+        ray=args.ray,
+    )
     print(f"wrote {args.out}: {info['presets']} presets, {info['pairs']} pairs, splits {info['splits']}")
     return 0
 
@@ -210,8 +242,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alchemy", type=int, default=300)
     p.add_argument("--golden", type=int, default=600, help="elite pairs held out (plus as many negatives)")
     p.add_argument("--unseen-pairs", type=int, default=6_000, help="test_unseen pairs among held-out presets")
-    p.add_argument("--presets", nargs="+", metavar="[NAME=]DIR",
-                   help="preset collections, each a folder (default: projectm-data=/usr/share/projectM/presets)")
+    p.add_argument(
+        "--presets",
+        nargs="+",
+        metavar="[NAME=]DIR",
+        help="preset collections, each a folder (default: projectm-data=/usr/share/projectM/presets)",
+    )
     p.add_argument("--seed", type=int, default=0)
     _render_args(p)
     p = sub.add_parser("build-shim", help="compile the projectM shim into build/native/")

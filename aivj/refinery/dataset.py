@@ -55,16 +55,29 @@ def _splits(n: int, rng: np.random.Generator, val: float, test_seen: float) -> n
 def _groups(presets: pa.Table, texts: dict[str, str]) -> tuple[np.ndarray, dict]:
     ids = presets["preset_id"].to_pylist()
     feats = np.asarray(presets["features"].to_pylist(), np.float32)
-    renders = np.concatenate([np.asarray(presets[c].to_pylist(), np.float32)
-                              for c in ("render_summary", "render_layout", "render_motion")], axis=1)
+    renders = np.concatenate(
+        [np.asarray(presets[c].to_pylist(), np.float32) for c in ("render_summary", "render_layout", "render_motion")], axis=1
+    )
     return twin_groups(feats, [texts.get(i) for i in ids], renders)
 
 
-def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: int = 6_000, n_alchemy: int = 300,
-          n_golden: int = 600, unseen_fraction: float = 0.1, golden_fraction: float = 0.06, workers: int | None = None,
-          timeout: float = 60.0, seed: int = 0, settings: RenderSettings | None = None,
-          collections: list[tuple[str, Path]] | None = None, command: str = "aivj refine build",
-          cache_root: Path | None = None, ray: str | None = None) -> dict:
+def build(
+    out_dir: Path = DEFAULT_OUT,
+    n_pairs: int = 110_000,
+    n_unseen_pairs: int = 6_000,
+    n_alchemy: int = 300,
+    n_golden: int = 600,
+    unseen_fraction: float = 0.1,
+    golden_fraction: float = 0.06,
+    workers: int | None = None,
+    timeout: float = 60.0,
+    seed: int = 0,
+    settings: RenderSettings | None = None,
+    collections: list[tuple[str, Path]] | None = None,
+    command: str = "aivj refine build",
+    cache_root: Path | None = None,
+    ray: str | None = None,
+) -> dict:
     t0 = time.time()
     rng = np.random.default_rng(seed)
     settings = settings or RenderSettings()
@@ -128,8 +141,9 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
 
     def add(pack, fg, bg, split):
         res = score_pairs(bank, [index[ids[i]] for i in fg], [index[ids[i]] for i in bg])
-        tables.append(pairs_table(pack, np.arange(len(fg)), ids[fg].tolist(), ids[bg].tolist(), res,
-                                  f"refinery:{'+'.join(scanned)}", split))
+        tables.append(
+            pairs_table(pack, np.arange(len(fg)), ids[fg].tolist(), ids[bg].tolist(), res, f"refinery:{'+'.join(scanned)}", split)
+        )
         all_res.append(res)
         return res
 
@@ -156,17 +170,30 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
     if rows:
         ares = score_pairs(bank, [index[ids[r[1]]] for r in rows], [index[ids[r[2]]] for r in rows])
         asplit = np.where(rng.random(len(rows)) < 0.1, "val", "train").astype(object)
-        tables.append(pairs_table(PACK_ALCHEMY, [r[0] for r in rows], ids[[r[1] for r in rows]].tolist(),
-                                  ids[[r[2] for r in rows]].tolist(), ares, f"refinery:alchemy_v{alchemy.ALCHEMY_VERSION}", asplit))
+        tables.append(
+            pairs_table(
+                PACK_ALCHEMY,
+                [r[0] for r in rows],
+                ids[[r[1] for r in rows]].tolist(),
+                ids[[r[2] for r in rows]].tolist(),
+                ares,
+                f"refinery:alchemy_v{alchemy.ALCHEMY_VERSION}",
+                asplit,
+            )
+        )
         all_res.append(ares)
     pairs = pa.concat_tables(tables)
 
     rep = {i: ids[g] for i, g in enumerate(group)}  # the group's representative is its smallest index
-    presets = presets.set_column(presets.schema.get_field_index("twin_group"), "twin_group",
-                                 pa.array([rep[i] for i in range(len(ids))], pa.string()))
+    presets = presets.set_column(
+        presets.schema.get_field_index("twin_group"), "twin_group", pa.array([rep[i] for i in range(len(ids))], pa.string())
+    )
     gid = {p: rep[i] for i, p in enumerate(ids)}
-    leaks = twin_leaks(pairs["split"].to_numpy(zero_copy_only=False), [gid[p] for p in pairs["fg_id"].to_pylist()],
-                       [gid[p] for p in pairs["bg_id"].to_pylist()])
+    leaks = twin_leaks(
+        pairs["split"].to_numpy(zero_copy_only=False),
+        [gid[p] for p in pairs["fg_id"].to_pylist()],
+        [gid[p] for p in pairs["bg_id"].to_pylist()],
+    )
     if any(leaks.values()):
         raise AssertionError(f"held-out pairs touch twins of training presets: {leaks}")
     pair_ids = set(pairs["fg_id"].to_pylist()) | set(pairs["bg_id"].to_pylist())
@@ -175,13 +202,23 @@ def build(out_dir: Path = DEFAULT_OUT, n_pairs: int = 110_000, n_unseen_pairs: i
     failures = [(s.get("path", k), s["status"], s.get("reason", "")) for k, s in status.items() if s["status"] != OK]
     failures += [(p, "parse_error", r) for p, r in parse_failures]
     merged = {k: np.concatenate([r[k] for r in all_res]) for k in all_res[0]}
-    summary = {"score_version": SCORE_VERSION, "render_settings": json.loads(settings.to_json()), "cache_tag": settings.tag(),
-               "collections": scanned, "twins": twin_stats,
-               "held_out_presets": {r: int(((roles == r) & (corpus != "")).sum()) for r in (UNSEEN, GOLDEN)},
-               "alchemy_pairs_generated": len(alc_pairs), "alchemy_pairs_kept": len(rows), "alchemy_presets_dropped_as_twins": len(leaky),
-               "failures": len(failures), "score_seconds": round(score_seconds, 3),
-               "pairs_per_second": round(n_scored / max(score_seconds, 1e-9), 1), "build_seconds": round(time.time() - t0, 1),
-               "seed": seed, "render_worker_seconds": round(sum(float(s.get("seconds", 0.0)) for s in status.values()), 1)}
+    summary = {
+        "score_version": SCORE_VERSION,
+        "render_settings": json.loads(settings.to_json()),
+        "cache_tag": settings.tag(),
+        "collections": scanned,
+        "twins": twin_stats,
+        "held_out_presets": {r: int(((roles == r) & (corpus != "")).sum()) for r in (UNSEEN, GOLDEN)},
+        "alchemy_pairs_generated": len(alc_pairs),
+        "alchemy_pairs_kept": len(rows),
+        "alchemy_presets_dropped_as_twins": len(leaky),
+        "failures": len(failures),
+        "score_seconds": round(score_seconds, 3),
+        "pairs_per_second": round(n_scored / max(score_seconds, 1e-9), 1),
+        "build_seconds": round(time.time() - t0, 1),
+        "seed": seed,
+        "render_worker_seconds": round(sum(float(s.get("seconds", 0.0)) for s in status.values()), 1),
+    }
     info = write_dataset(presets, pairs, out_dir, summary)
     write_card(Path(out_dir) / "DATASET.md", info, pairs, presets, merged, failures, command)
     return info

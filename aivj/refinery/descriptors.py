@@ -19,9 +19,22 @@ from aivj.refinery.worker import luma
 
 DESCRIPTOR_VERSION = 1
 SUMMARY_NAMES = (
-    "mean_luma", "spatial_std_luma", "temporal_std_luma", "motion", "motion_p90",
-    "mean_r", "mean_g", "mean_b", "colourfulness", "saturation",
-    "edge_density", "black_fraction", "bright_fraction", "flat_fraction", "beat_sync", "vitality",
+    "mean_luma",
+    "spatial_std_luma",
+    "temporal_std_luma",
+    "motion",
+    "motion_p90",
+    "mean_r",
+    "mean_g",
+    "mean_b",
+    "colourfulness",
+    "saturation",
+    "edge_density",
+    "black_fraction",
+    "bright_fraction",
+    "flat_fraction",
+    "beat_sync",
+    "vitality",
 )
 assert len(SUMMARY_NAMES) == RENDER_SUMMARY_DIM
 
@@ -69,17 +82,34 @@ def describe(frames: np.ndarray, envelope: np.ndarray, steps_per_beat: int = 16)
     gy = np.abs(np.diff(lum, axis=1))[:, :, :-1]
     edges = float((np.maximum(gx, gy) > EDGE_THRESHOLD).mean())
     motion = float(energy.mean())
-    summary = np.array([
-        mean_luma, spatial_std, float(lum.mean(axis=(1, 2)).std()), motion, float(np.percentile(energy, 90)),
-        *rgb.mean(axis=(0, 1, 2)), colourful, sat, edges, float((lum < 0.05).mean()), float((lum > 0.95).mean()),
-        float((lum.std(axis=(1, 2)) < FLAT_STD).mean()), max(0.0, safe_corr(energy, envelope[1:t])),
-        vitality(mean_luma, spatial_std, motion),
-    ], dtype=np.float32)
+    summary = np.array(
+        [
+            mean_luma,
+            spatial_std,
+            float(lum.mean(axis=(1, 2)).std()),
+            motion,
+            float(np.percentile(energy, 90)),
+            *rgb.mean(axis=(0, 1, 2)),
+            colourful,
+            sat,
+            edges,
+            float((lum < 0.05).mean()),
+            float((lum > 0.95).mean()),
+            float((lum.std(axis=(1, 2)) < FLAT_STD).mean()),
+            max(0.0, safe_corr(energy, envelope[1:t])),
+            vitality(mean_luma, spatial_std, motion),
+        ],
+        dtype=np.float32,
+    )
     b = s // 8
     layout = lum.mean(axis=0)[: 8 * b, : 8 * b].reshape(8, b, 8, b).mean(axis=(1, 3)).reshape(-1).astype(np.float32)
     phase = np.arange(1, t) % steps_per_beat
-    motion16 = np.array([energy[phase == k].mean() if np.any(phase == k) else 0.0 for k in range(steps_per_beat)], dtype=np.float32)
+    motion16 = np.array(
+        [energy[phase == k].mean() if np.any(phase == k) else 0.0 for k in range(steps_per_beat)], dtype=np.float32
+    )
     if steps_per_beat != RENDER_MOTION_DIM:  # resample a different grid onto 16 steps
-        motion16 = np.interp(np.linspace(0, steps_per_beat - 1, RENDER_MOTION_DIM), np.arange(steps_per_beat), motion16).astype(np.float32)
+        motion16 = np.interp(np.linspace(0, steps_per_beat - 1, RENDER_MOTION_DIM), np.arange(steps_per_beat), motion16).astype(
+            np.float32
+        )
     assert layout.shape == (RENDER_LAYOUT_DIM,)
     return {"summary": summary, "layout": layout, "motion": motion16, "vitality": float(summary[-1])}

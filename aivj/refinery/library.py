@@ -102,13 +102,17 @@ def load_bank(cache: FrameCache, ids: list[str], progress: bool = True) -> Prese
                     yield i, cache.load_frames(i)
                     bar.advance(task)
 
-            new = PresetBank.from_frames(frames(), render_envelope(cache), cache.settings.sample_frames(), cache.settings.steps_per_beat)
+            new = PresetBank.from_frames(
+                frames(), render_envelope(cache), cache.settings.sample_frames(), cache.settings.steps_per_beat
+            )
         have = PresetBank.concat([have, new]) if have else new
         have.save(path)
     return have.subset(ids)
 
 
-def preset_table(files: list[PresetFile], bank: PresetBank, texts: dict[str, str] | None = None) -> tuple[pa.Table, list[tuple[str, str]]]:
+def preset_table(
+    files: list[PresetFile], bank: PresetBank, texts: dict[str, str] | None = None
+) -> tuple[pa.Table, list[tuple[str, str]]]:
     """Presets rows for files that parse; returns (table, [(path, reason)] for those that do not).
 
     ``texts``, when given, receives each parsed preset's canonical text (aivj/refinery/twins.py).
@@ -126,9 +130,20 @@ def preset_table(files: list[PresetFile], bank: PresetBank, texts: dict[str, str
             failures.append((f.path, f"parse: {exc}"))
             continue
         d = bank.descriptors[f.id]
-        for k, v in (("preset_id", f.id), ("features", np.asarray(feats, np.float32).tolist()), ("feature_version", FEATURE_VERSION),
-                     ("name", f.name), ("source", f.source), ("collection", f.collection), ("style_tags", list(tags)), ("category", f.category), ("twin_group", None),
-                     ("render_summary", d["summary"].tolist()), ("render_layout", d["layout"].tolist()), ("render_motion", d["motion"].tolist())):
+        for k, v in (
+            ("preset_id", f.id),
+            ("features", np.asarray(feats, np.float32).tolist()),
+            ("feature_version", FEATURE_VERSION),
+            ("name", f.name),
+            ("source", f.source),
+            ("collection", f.collection),
+            ("style_tags", list(tags)),
+            ("category", f.category),
+            ("twin_group", None),
+            ("render_summary", d["summary"].tolist()),
+            ("render_layout", d["layout"].tolist()),
+            ("render_motion", d["motion"].tolist()),
+        ):
             rows[k].append(v)
     return pa.Table.from_pydict(rows, schema=PRESETS_SCHEMA), failures
 

@@ -14,9 +14,18 @@ def _number(value) -> float | None:
 
 def manifest_rows(read: PackRows) -> list[dict]:
     """(pair, fg, bg, warp_diff, cx_diff) per usable row; fg/bg are None when the file is not in the pack."""
-    return [{"pair": r.pair, "fg": r.fg_path, "bg": r.bg_path, "fg_ref": r.fg_ref, "bg_ref": r.bg_ref,
-             "warp_diff": _number((r.item or {}).get("warp_diff")), "cx_diff": _number((r.item or {}).get("cx_diff"))}
-            for r in read.rows]
+    return [
+        {
+            "pair": r.pair,
+            "fg": r.fg_path,
+            "bg": r.bg_path,
+            "fg_ref": r.fg_ref,
+            "bg_ref": r.bg_ref,
+            "warp_diff": _number((r.item or {}).get("warp_diff")),
+            "cx_diff": _number((r.item or {}).get("cx_diff")),
+        }
+        for r in read.rows
+    ]
 
 
 def read_manifest(pack_dir: Path) -> list[dict]:

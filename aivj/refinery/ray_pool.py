@@ -86,8 +86,12 @@ class RenderActor:
 def _actor_class(shim: Path):
     import ray
 
-    env = {"LD_PRELOAD": str(shim), "AIVJ_SHIM": str(shim), "LP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        "LD_PRELOAD": str(shim),
+        "AIVJ_SHIM": str(shim),
+        "LP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     if os.environ.get("AIVJ_REFINERY_FAULT"):
         env["AIVJ_REFINERY_FAULT"] = os.environ["AIVJ_REFINERY_FAULT"]
     return ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0, runtime_env={"env_vars": env})(RenderActor)
@@ -105,8 +109,9 @@ def connect(address: str) -> bool:
         try:  # ray.init retries a dead address for minutes: ask the port first
             socket.create_connection((host, int(port)), timeout=10).close()
         except OSError as exc:
-            raise RuntimeError(f"--ray {address}: cannot join a Ray cluster ({exc.strerror or exc}); "
-                               "start one with `ray start --head`") from None
+            raise RuntimeError(
+                f"--ray {address}: cannot join a Ray cluster ({exc.strerror or exc}); start one with `ray start --head`"
+            ) from None
     try:
         ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except (ConnectionError, ValueError) as exc:
@@ -124,8 +129,17 @@ class _Slot:
     attempt: int = 0
 
 
-def render_on_ray(todo: list, settings: RenderSettings, cache: FrameCache, shim: Path, address: str,
-                  workers: int | None, timeout: float, startup_timeout: float, bar: Progress) -> dict[str, dict]:
+def render_on_ray(
+    todo: list,
+    settings: RenderSettings,
+    cache: FrameCache,
+    shim: Path,
+    address: str,
+    workers: int | None,
+    timeout: float,
+    startup_timeout: float,
+    bar: Progress,
+) -> dict[str, dict]:
     """Render ``todo`` (``render.Job``s) on Ray actors; writes frames and status records into ``cache``;
     returns {id: record}. ``bar``: the caller's progress display (render.py's columns)."""
     import ray
@@ -163,8 +177,9 @@ def render_on_ray(todo: list, settings: RenderSettings, cache: FrameCache, shim:
                     if s.ref is None and queue:
                         job, attempt = queue.pop()
                         s.job, s.attempt, s.deadline = job, attempt, time.monotonic() + timeout
-                        s.ref = s.actor.render.remote({"id": job.id, "path": job.path, "attempt": attempt},
-                                                      Path(job.path).read_bytes())
+                        s.ref = s.actor.render.remote(
+                            {"id": job.id, "path": job.path, "attempt": attempt}, Path(job.path).read_bytes()
+                        )
                 pending = [s.ref for s in slots if s.ref is not None]
                 ready, _ = ray.wait(pending, num_returns=len(pending), timeout=0.5) if pending else ([], [])
                 for i, s in enumerate(list(slots)):
@@ -181,8 +196,14 @@ def render_on_ray(todo: list, settings: RenderSettings, cache: FrameCache, shim:
                             queue.append((s.job, s.attempt + 1))  # next in line
                             s.job = None
                         else:
-                            finish(s, {"id": s.job.id, "status": "crash",
-                                       "reason": f"worker died while rendering ({ATTEMPTS} Ray actors in a row)"})
+                            finish(
+                                s,
+                                {
+                                    "id": s.job.id,
+                                    "status": "crash",
+                                    "reason": f"worker died while rendering ({ATTEMPTS} Ray actors in a row)",
+                                },
+                            )
                         slots[i] = start()
                         continue
                     except RayTaskError as exc:

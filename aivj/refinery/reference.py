@@ -29,7 +29,9 @@ def _map16(frame: np.ndarray) -> list[float]:
     """16x16 luma map of one [S, S, 3] float frame in [0, 1] (box average)."""
     s = frame.shape[0]
     b = s // 16
-    return [_luma(frame[y * b : (y + 1) * b, x * b : (x + 1) * b].reshape(-1, 3).mean(axis=0)) for y in range(16) for x in range(16)]
+    return [
+        _luma(frame[y * b : (y + 1) * b, x * b : (x + 1) * b].reshape(-1, 3).mean(axis=0)) for y in range(16) for x in range(16)
+    ]
 
 
 def _energy(frames: np.ndarray) -> list[float]:
@@ -67,7 +69,9 @@ def reference_pair(fg: np.ndarray, bg: np.ndarray, envelope: np.ndarray, sample_
         con.append(sd)
         cov.append(sum(1 for x in mc if x > sc.COVER_LUMA) / len(mc))
     c = sum(con) / len(con)
-    s_score = vit * (sc.W_DISSIM * sum(dis) / len(dis) + sc.W_CONTRAST * c / (c + sc.CONTRAST_HALF) + sc.W_COVER * sum(cov) / len(cov))
+    s_score = vit * (
+        sc.W_DISSIM * sum(dis) / len(dis) + sc.W_CONTRAST * c / (c + sc.CONTRAST_HALF) + sc.W_COVER * sum(cov) / len(cov)
+    )
     # T from per-frame motion energy.
     ef, eb = _energy(f), _energy(b)
     env = [float(x) for x in envelope[1 : len(ef) + 1]]
@@ -79,5 +83,11 @@ def reference_pair(fg: np.ndarray, bg: np.ndarray, envelope: np.ndarray, sample_
     x = min(1.0, max(0.0, (sum(lum[2:]) / len(lum[2:])) / sc.TOO_BRIGHT))
     raw = sc.W_V2 * v2 + sc.W_E * 4 * x * (1 - x) + sc.W_S * s_score + sc.W_T * t_score
     score = 5.0 * min(1.0, max(0.0, (raw - sc.RAW_LO) / (sc.RAW_HI - sc.RAW_LO)))
-    return {"v2": v2, "avg_luma": sum(lum[2:]) / len(lum[2:]), "avg_motion": sum(motions) / len(motions),
-            "spatial_score": s_score, "temporal_score": t_score, "score": score}
+    return {
+        "v2": v2,
+        "avg_luma": sum(lum[2:]) / len(lum[2:]),
+        "avg_motion": sum(motions) / len(motions),
+        "spatial_score": s_score,
+        "temporal_score": t_score,
+        "score": score,
+    }

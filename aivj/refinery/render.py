@@ -49,8 +49,14 @@ class _Worker:
         self.log = open(log_dir / f"worker-{slot}.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aivj.refinery.worker", settings.to_json(), str(cache.dir)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=str(REPO_ROOT),
-            text=True, bufsize=1, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            cwd=str(REPO_ROOT),
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         )
         self.job: Job | None = None
         self.deadline = 0.0
@@ -106,9 +112,17 @@ def absolute(jobs: list[Job]) -> list[Job]:
     return [Job(j.id, os.path.abspath(j.path)) for j in jobs]
 
 
-def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache | None = None, workers: int | None = None,
-                   timeout: float = 30.0, startup_timeout: float = 60.0, progress: bool = True,
-                   retry: tuple[str, ...] = (), ray: str | None = None) -> dict[str, dict]:
+def render_presets(
+    jobs: list[Job],
+    settings: RenderSettings,
+    cache: FrameCache | None = None,
+    workers: int | None = None,
+    timeout: float = 30.0,
+    startup_timeout: float = 60.0,
+    progress: bool = True,
+    retry: tuple[str, ...] = (),
+    ray: str | None = None,
+) -> dict[str, dict]:
     """Render every job without a settled status; returns {id: status record} for all jobs.
 
     ``ray``: ``auto`` or a cluster address renders on Ray actors (``ray_pool.py``) instead of local workers."""
@@ -132,7 +146,13 @@ def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache 
             done[j.id] = rec
         else:
             todo.append(j)
-    cols = [TextColumn("render (ray)" if ray else "render"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn()]
+    cols = [
+        TextColumn("render (ray)" if ray else "render"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+    ]
     if ray and todo:  # everything settled already: no cluster to join
         from aivj.refinery.ray_pool import render_on_ray
 
@@ -177,7 +197,9 @@ def render_presets(jobs: list[Job], settings: RenderSettings, cache: FrameCache 
                 if not line:  # worker died
                     if w.job is not None:
                         code = w.proc.poll()
-                        finish(w, {"id": w.job.id, "status": "crash", "reason": f"worker exited with code {code} while rendering"})
+                        finish(
+                            w, {"id": w.job.id, "status": "crash", "reason": f"worker exited with code {code} while rendering"}
+                        )
                     elif not w.ready:
                         raise RuntimeError(f"render worker failed to start; see {cache.dir / 'workers'}")
                     replace(slot, w)

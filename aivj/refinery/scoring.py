@@ -74,10 +74,20 @@ def _v2_block(bank: PresetBank, f: np.ndarray, b: np.ndarray) -> dict[str, np.nd
     motion = np.concatenate([np.full((len(f), 1), np.nan), 0.65 * d_l + 0.35 * d_c], axis=1)  # sample 0 has none
     m = slice(WARMUP_SAMPLES, None)
     samples = v2_sample_score(lum[:, m], motion[:, m])
-    return {"v2": samples.mean(axis=1), "avg_luma": lum[:, m].mean(axis=1), "min_luma": lum[:, m].min(axis=1),
-            "max_luma": lum[:, m].max(axis=1), "avg_motion": motion[:, m].mean(axis=1), "min_motion": motion[:, m].min(axis=1),
-            "max_motion": motion[:, m].max(axis=1), "sample_luma": lum[:, m], "sample_motion": motion[:, m],
-            "sample_luma_fg": lf[:, m], "sample_luma_bg": lb[:, m], "sample_score": samples}
+    return {
+        "v2": samples.mean(axis=1),
+        "avg_luma": lum[:, m].mean(axis=1),
+        "min_luma": lum[:, m].min(axis=1),
+        "max_luma": lum[:, m].max(axis=1),
+        "avg_motion": motion[:, m].mean(axis=1),
+        "min_motion": motion[:, m].min(axis=1),
+        "max_motion": motion[:, m].max(axis=1),
+        "sample_luma": lum[:, m],
+        "sample_motion": motion[:, m],
+        "sample_luma_fg": lf[:, m],
+        "sample_luma_bg": lb[:, m],
+        "sample_score": samples,
+    }
 
 
 def _map_stats(bank: PresetBank) -> tuple[np.ndarray, np.ndarray]:

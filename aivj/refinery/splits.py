@@ -15,8 +15,14 @@ SEEN, UNSEEN, GOLDEN = "seen", "unseen", "golden"
 HELD_OUT_SPLITS = ("test_unseen", "golden")
 
 
-def assign_roles(groups: np.ndarray, collections: np.ndarray, rng: np.random.Generator, unseen: float,
-                 golden: float, forced_seen: np.ndarray | None = None) -> np.ndarray:
+def assign_roles(
+    groups: np.ndarray,
+    collections: np.ndarray,
+    rng: np.random.Generator,
+    unseen: float,
+    golden: float,
+    forced_seen: np.ndarray | None = None,
+) -> np.ndarray:
     """Role per preset; whole twin groups only. A group's collection is that of its first member;
     groups with a ``forced_seen`` member (e.g. presets alchemy may seed from) stay seen."""
     roles = np.full(len(groups), SEEN, dtype=object)
@@ -50,7 +56,9 @@ def random_pairs(a: np.ndarray, b: np.ndarray, n: int, rng: np.random.Generator)
     return fg[keep][pick], bg[keep][pick]
 
 
-def balanced_pairs(members: np.ndarray, collections: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def balanced_pairs(
+    members: np.ndarray, collections: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` pairs among ``members`` (preset indices): an equal share for every ordered pair of
     collections, so the largest collection does not drown the others."""
     names = sorted(set(collections[members].tolist()))
@@ -85,7 +93,11 @@ def twin_leaks(pair_split: np.ndarray, fg_group: np.ndarray, bg_group: np.ndarra
         m = pair_split == split
         touch = np.array([f in trained or b in trained for f, b in zip(np.asarray(fg_group)[m], np.asarray(bg_group)[m])], bool)
         out[split] = int(touch.sum())
-    golden_groups = set(np.asarray(fg_group)[pair_split == "golden"].tolist()) | set(np.asarray(bg_group)[pair_split == "golden"].tolist())
-    unseen_groups = set(np.asarray(fg_group)[pair_split == "test_unseen"].tolist()) | set(np.asarray(bg_group)[pair_split == "test_unseen"].tolist())
+    golden_groups = set(np.asarray(fg_group)[pair_split == "golden"].tolist()) | set(
+        np.asarray(bg_group)[pair_split == "golden"].tolist()
+    )
+    unseen_groups = set(np.asarray(fg_group)[pair_split == "test_unseen"].tolist()) | set(
+        np.asarray(bg_group)[pair_split == "test_unseen"].tolist()
+    )
     out["golden_and_unseen_shared_groups"] = len(golden_groups & unseen_groups)
     return out

@@ -91,8 +91,9 @@ def _digest(b: bytes) -> str:
     return hashlib.sha1(b).hexdigest()
 
 
-def twin_groups(features: np.ndarray, texts: list[str | None], renders: np.ndarray | None = None,
-                has_render: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+def twin_groups(
+    features: np.ndarray, texts: list[str | None], renders: np.ndarray | None = None, has_render: np.ndarray | None = None
+) -> tuple[np.ndarray, dict]:
     """Group id (the smallest member index) per preset, and counts of each kind of link.
 
     ``features`` [N, F]; ``texts`` canonical texts (None: unknown); ``renders`` [N, R] descriptors
@@ -101,14 +102,21 @@ def twin_groups(features: np.ndarray, texts: list[str | None], renders: np.ndarr
     n = len(features)
     uf = _UnionFind(n)
     feats = np.ascontiguousarray(features, dtype=np.float32)
-    stats = {"static": _link_equal(uf, [_digest(row.tobytes()) for row in feats]),
-             "text": _link_equal(uf, [_digest(t.encode()) if t else None for t in texts])}
+    stats = {
+        "static": _link_equal(uf, [_digest(row.tobytes()) for row in feats]),
+        "text": _link_equal(uf, [_digest(t.encode()) if t else None for t in texts]),
+    }
     if renders is not None:
         q = np.round(np.asarray(renders, dtype=np.float64) / RENDER_TOLERANCE).astype(np.int64)
         ok = np.ones(n, bool) if has_render is None else np.asarray(has_render, bool)
         stats["render"] = _link_equal(uf, [_digest(q[i].tobytes()) if ok[i] else None for i in range(n)])
     group = np.array([uf.find(i) for i in range(n)])
     sizes = np.bincount(group, minlength=n)
-    stats.update(presets=n, groups=int((sizes > 0).sum()), twin_groups=int((sizes > 1).sum()),
-                 presets_in_twin_groups=int(sizes[sizes > 1].sum()), largest_group=int(sizes.max()) if n else 0)
+    stats.update(
+        presets=n,
+        groups=int((sizes > 0).sum()),
+        twin_groups=int((sizes > 1).sum()),
+        presets_in_twin_groups=int(sizes[sizes > 1].sum()),
+        largest_group=int(sizes.max()) if n else 0,
+    )
     return group, stats

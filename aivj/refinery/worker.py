@@ -73,13 +73,34 @@ class Shim:
         libc.time.restype = ctypes.c_long
         if libc.time(None) != 4321:
             raise RuntimeError(f"{lib_path} is not first in symbol lookup: start the worker with LD_PRELOAD")
-        rc = self.lib.aivj_pm_open(s.width, s.height, s.mesh_x, s.mesh_y, int(round(1 / s.frame_seconds)),
-                                   b"/usr/share/projectM", self.err, len(self.err))
+        rc = self.lib.aivj_pm_open(
+            s.width,
+            s.height,
+            s.mesh_x,
+            s.mesh_y,
+            int(round(1 / s.frame_seconds)),
+            b"/usr/share/projectM",
+            self.err,
+            len(self.err),
+        )
         if rc != 0:
             raise RuntimeError(f"projectM/EGL init failed: {self.err.value.decode(errors='replace')}")
         f = self.lib.aivj_pm_render
-        f.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                      ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_uint, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        f.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_double,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
         n = s.total_frames * s.samples_per_frame
         self.audio = make_audio(s.audio, n, bpm=s.bpm)
         self.out = np.zeros((s.frames, s.height, s.width, 3), dtype=np.uint8)
@@ -87,10 +108,22 @@ class Shim:
     def render(self, path: str, black_path: str) -> tuple[int, str, np.ndarray]:
         s, spf = self.s, self.s.samples_per_frame
         prime = self.audio[: s.black_frames * spf]
-        rest = self.audio[s.black_frames * spf:]
-        rc = self.lib.aivj_pm_render(path.encode(), black_path.encode(), s.black_frames, prime.ctypes.data, s.warmup,
-                                     s.frames, rest.ctypes.data, spf, s.frame_seconds, s.seed, self.out.ctypes.data,
-                                     self.err, len(self.err))
+        rest = self.audio[s.black_frames * spf :]
+        rc = self.lib.aivj_pm_render(
+            path.encode(),
+            black_path.encode(),
+            s.black_frames,
+            prime.ctypes.data,
+            s.warmup,
+            s.frames,
+            rest.ctypes.data,
+            spf,
+            s.frame_seconds,
+            s.seed,
+            self.out.ctypes.data,
+            self.err,
+            len(self.err),
+        )
         return rc, self.err.value.decode(errors="replace"), self.out
 
 

@@ -28,8 +28,9 @@ def data_hash(data_dir) -> str:
         return "unknown"
     root, h = Path(data_dir), hashlib.sha256()
     derived = root / "regression"  # tiers written into the dataset folder by training itself
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
-                       and not p.is_relative_to(derived)):
+    for path in sorted(
+        p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and not p.is_relative_to(derived)
+    ):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -39,8 +40,9 @@ def data_hash(data_dir) -> str:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=project_root(),
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"], cwd=project_root(), capture_output=True, text=True, timeout=10
+        )
         if out.returncode == 0 and out.stdout.strip():
             return "git:" + out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -98,12 +100,18 @@ def _reference_for(run_dir: Path, ckpt_path: Path) -> dict | None:
     except Exception:
         pass
     key = epoch if epoch in by_epoch else max(by_epoch, key=int)
-    return {"counts": by_epoch[key], "bins": saved.get("bins", len(by_epoch[key])), "range": saved.get("range", [0, 5]),
-            "epoch": int(key), "split": saved.get("split", "val")}
+    return {
+        "counts": by_epoch[key],
+        "bins": saved.get("bins", len(by_epoch[key])),
+        "range": saved.get("range", [0, 5]),
+        "epoch": int(key),
+        "split": saved.get("split", "val"),
+    }
 
 
-def register_run(run_dir, ckpt_path, cfg, metrics, data_dir, auto_promote: bool = True,
-                 registry_dir=None, rules: PromotionRules | None = None) -> tuple[str, bool, str]:
+def register_run(
+    run_dir, ckpt_path, cfg, metrics, data_dir, auto_promote: bool = True, registry_dir=None, rules: PromotionRules | None = None
+) -> tuple[str, bool, str]:
     """Add the run as a candidate version; promote it when ``auto_promote`` and the rule hold.
 
     Returns (version, promoted, reason). A run's report (report.md/html and plots) is copied along.
@@ -113,15 +121,21 @@ def register_run(run_dir, ckpt_path, cfg, metrics, data_dir, auto_promote: bool 
     reg = Registry(registry_dir)
     metrics = _plain_metrics(metrics)
     reference = _reference_for(run_dir, ckpt_path)
-    files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True) + "\n",
-             "config.yaml": _config_yaml(cfg)}
+    files = {"metrics.json": json.dumps(metrics, indent=2, sort_keys=True) + "\n", "config.yaml": _config_yaml(cfg)}
     if reference is not None:
         files["reference_hist.json"] = json.dumps(reference, indent=2) + "\n"
     fingerprint = data_hash(data_dir)
-    meta = {"run_dir": str(run_dir), "data_dir": str(data_dir) if data_dir else None, "data_hash": fingerprint,
-            "data_fingerprint": fingerprint,
-            "code_version": code_version(), "model_class": _model_class(cfg), "source_checkpoint": str(ckpt_path),
-            "val_metric": lookup(metrics, rules.val_metric), "golden_pass_rate": lookup(metrics, rules.golden_metric)}
+    meta = {
+        "run_dir": str(run_dir),
+        "data_dir": str(data_dir) if data_dir else None,
+        "data_hash": fingerprint,
+        "data_fingerprint": fingerprint,
+        "code_version": code_version(),
+        "model_class": _model_class(cfg),
+        "source_checkpoint": str(ckpt_path),
+        "val_metric": lookup(metrics, rules.val_metric),
+        "golden_pass_rate": lookup(metrics, rules.golden_metric),
+    }
     copies = {f"report/{name}": run_dir / name for name in REPORT_FILES if (run_dir / name).exists()}
     version = reg.add_version(ckpt_path, files, meta, copies)
     champion = reg.champion_for(fingerprint)
@@ -140,8 +154,9 @@ def moves_default(reg: Registry, fingerprint: str) -> bool:
     return current is None or reg.fingerprint(current) == fingerprint
 
 
-def register_run_folder(run_dir, registry_dir=None, data_dir=None, auto_promote: bool = True,
-                        rules: PromotionRules | None = None) -> tuple[str, bool, str]:
+def register_run_folder(
+    run_dir, registry_dir=None, data_dir=None, auto_promote: bool = True, rules: PromotionRules | None = None
+) -> tuple[str, bool, str]:
     """Register a finished train.py run folder (metrics.json + best checkpoint + .hydra/config.yaml).
 
     For runs made with ``registry.enabled=false`` (sweep trials, results runs) that turn out worth keeping.
@@ -158,5 +173,6 @@ def register_run_folder(run_dir, registry_dir=None, data_dir=None, auto_promote:
         raise RegistryError(f"{saved_path}: best_checkpoint {ckpt!r} does not exist")
     config_path = run_dir / ".hydra" / "config.yaml"
     cfg = OmegaConf.to_container(OmegaConf.load(config_path), resolve=False) if config_path.exists() else {}
-    return register_run(run_dir, ckpt, cfg, saved["metrics"], data_dir, auto_promote=auto_promote,
-                        registry_dir=registry_dir, rules=rules)
+    return register_run(
+        run_dir, ckpt, cfg, saved["metrics"], data_dir, auto_promote=auto_promote, registry_dir=registry_dir, rules=rules
+    )

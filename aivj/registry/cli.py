@@ -49,16 +49,20 @@ def _list(reg: Registry) -> int:
         print(f"{reg.root}: no versions")
         return 0
     default = champion or shipped_champion
-    print(f"{'':2}{'version':<18} {'val_metric':>10} {'golden':>8}  {'where':<7} {'data fingerprint':<20} {'fp-champion':<11} "
-          "code_version")
+    print(
+        f"{'':2}{'version':<18} {'val_metric':>10} {'golden':>8}  {'where':<7} {'data fingerprint':<20} {'fp-champion':<11} "
+        "code_version"
+    )
     for v in versions + shipped:
         meta = reg.meta(v)
         fp = fingerprint_of(meta)
         val, golden = meta.get("val_metric"), meta.get("golden_pass_rate")
         fmt = lambda x: f"{x:.4f}" if isinstance(x, (int, float)) else "-"  # noqa: E731
-        print(f"{'*' if v == default else ' ':2}{v:<18} {fmt(val):>10} {fmt(golden):>8}  "
-              f"{'shipped' if v in shipped else 'here':<7} {fp[:20]:<20} {'yes' if reg.champion_for(fp) == v else '':<11} "
-              f"{meta.get('code_version', '-')}")
+        print(
+            f"{'*' if v == default else ' ':2}{v:<18} {fmt(val):>10} {fmt(golden):>8}  "
+            f"{'shipped' if v in shipped else 'here':<7} {fp[:20]:<20} {'yes' if reg.champion_for(fp) == v else '':<11} "
+            f"{meta.get('code_version', '-')}"
+        )
     return 0
 
 
@@ -108,25 +112,36 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "add":
             from aivj.registry.api import register_run_folder
 
-            version, promoted, reason = register_run_folder(args.run_dir, reg.root, args.data_dir, not args.no_promote,
-                                                            rules=PromotionRules.project())
+            version, promoted, reason = register_run_folder(
+                args.run_dir, reg.root, args.data_dir, not args.no_promote, rules=PromotionRules.project()
+            )
             print(f"{version}: {'champion' if promoted else 'candidate'} ({reason})")
             return 0
         if args.cmd == "show":
             version = args.version or reg.default_champion()
             if version is None:
                 raise RegistryError(f"{reg.root}: no champion; name a version")
-            print(json.dumps({"meta": reg.meta(version), "metrics": reg.metrics(version),
-                              "champion": version == reg.default_champion(),
-                              "shipped": version not in reg.versions()}, indent=2, sort_keys=True))
+            print(
+                json.dumps(
+                    {
+                        "meta": reg.meta(version),
+                        "metrics": reg.metrics(version),
+                        "champion": version == reg.default_champion(),
+                        "shipped": version not in reg.versions(),
+                    },
+                    indent=2,
+                    sort_keys=True,
+                )
+            )
             return 0
         if args.cmd == "promote":
             _require_sound(reg, args.version)
             try:
                 reg.champion()  # a broken default pointer is reported here; --force overwrites it
                 champion = reg.champion_for(reg.fingerprint(args.version))
-                ok, reason = decide_promotion(reg.metrics(args.version), reg.metrics(champion) if champion else None,
-                                              PromotionRules.project())
+                ok, reason = decide_promotion(
+                    reg.metrics(args.version), reg.metrics(champion) if champion else None, PromotionRules.project()
+                )
             except RegistryError as exc:
                 if not args.force:
                     raise

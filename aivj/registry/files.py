@@ -43,8 +43,10 @@ def read_pointer(pointer: Path, root: Path) -> str | None:
     try:
         version = pointer.read_bytes().decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{pointer}: unreadable champion pointer ({type(exc).__name__}); "
-                            f"repair with `aivj registry promote VERSION --force` or delete the file") from None
+        raise RegistryError(
+            f"{pointer}: unreadable champion pointer ({type(exc).__name__}); "
+            f"repair with `aivj registry promote VERSION --force` or delete the file"
+        ) from None
     if not VERSION_RE.match(version) or not (root / version).is_dir():
         shown = version if len(version) <= 40 and version.isprintable() else version[:40].encode("unicode_escape").decode()
         raise RegistryError(f"{pointer}: points to {shown!r}, which is not a version in {root}")

@@ -56,14 +56,16 @@ class PromotionRules:
         get = cfg.get if hasattr(cfg, "get") else lambda k, d=None: getattr(cfg, k, d)
         names = lambda v, d: tuple([v] if isinstance(v, str) else v) if v else d  # noqa: E731
         base = cls()
-        return cls(golden_threshold=float(get("golden_threshold", base.golden_threshold)),
-                   required_paths=names(get("required_paths", None), base.required_paths),
-                   tolerance=float(get("tolerance", base.tolerance)),
-                   min_improvement=float(get("min_improvement", base.min_improvement)),
-                   golden_metric=names(get("golden_metric", None), base.golden_metric),
-                   elite_metric=names(get("elite_metric", None), base.elite_metric),
-                   val_metric=names(get("val_metric", None), base.val_metric),
-                   val_mode=str(get("val_mode", base.val_mode)))
+        return cls(
+            golden_threshold=float(get("golden_threshold", base.golden_threshold)),
+            required_paths=names(get("required_paths", None), base.required_paths),
+            tolerance=float(get("tolerance", base.tolerance)),
+            min_improvement=float(get("min_improvement", base.min_improvement)),
+            golden_metric=names(get("golden_metric", None), base.golden_metric),
+            elite_metric=names(get("elite_metric", None), base.elite_metric),
+            val_metric=names(get("val_metric", None), base.val_metric),
+            val_mode=str(get("val_mode", base.val_mode)),
+        )
 
 
 def lookup(metrics: dict, names: tuple[str, ...]) -> float | None:
@@ -102,8 +104,10 @@ def _against_champion(candidate: dict, champion: dict, rules: PromotionRules) ->
         gains.append((new - old if rules.val_mode == "max" else old - new, val_names[0], new, old))
     gain, name, new, old = max(gains)
     if gain <= rules.min_improvement:
-        return False, (f"no required path improves {rules.val_metric[0]} by more than {rules.min_improvement} "
-                       f"(best: {name} {new:.4f} vs champion {old:.4f})")
+        return False, (
+            f"no required path improves {rules.val_metric[0]} by more than {rules.min_improvement} "
+            f"(best: {name} {new:.4f} vs champion {old:.4f})"
+        )
     return True, f"{name} {new:.4f} vs champion {old:.4f}, no gated figure worse by more than {rules.tolerance}"
 
 

@@ -49,8 +49,17 @@ from aivj.registry.files import (  # noqa: F401  (re-exported: callers import th
 POINTER, HISTORY, INDEX, TABLE, LOCK = "champion", "champion_history.jsonl", "registry.json", "versions.csv", ".lock"
 CHAMPIONS = "champions"  # one pointer per data fingerprint
 _SHIPPED = object()
-CSV_COLUMNS = ["version", "created", "champion", "val_metric", "golden_pass_rate", "data_hash", "data_fingerprint",
-               "code_version", "run_dir"]
+CSV_COLUMNS = [
+    "version",
+    "created",
+    "champion",
+    "val_metric",
+    "golden_pass_rate",
+    "data_hash",
+    "data_fingerprint",
+    "code_version",
+    "run_dir",
+]
 
 
 class Registry:
@@ -201,16 +210,20 @@ class Registry:
 
     def refuse_shipped(self) -> None:
         if self.is_shipped_folder():
-            raise RegistryError(f"{self.root}: the shipped-champion folder is read-only to runs; register into "
-                                f"$AIVJ_HOME/registry and use `aivj registry ship VERSION` (docs/registry.md)")
+            raise RegistryError(
+                f"{self.root}: the shipped-champion folder is read-only to runs; register into "
+                f"$AIVJ_HOME/registry and use `aivj registry ship VERSION` (docs/registry.md)"
+            )
 
     def set_champion(self, version: str, reason: str, default: bool = True) -> None:
         """Point this version's fingerprint at it, and (``default``) the default pointer too."""
         self.refuse_shipped()
         if not (self.root / str(version)).is_dir():
             self.path(version)  # raises "no version"
-            raise RegistryError(f"{version} is in the shipped folder {self.shipped}, not in {self.root}: "
-                                f"only versions of the writable registry can be promoted")
+            raise RegistryError(
+                f"{version} is in the shipped folder {self.shipped}, not in {self.root}: "
+                f"only versions of the writable registry can be promoted"
+            )
         fingerprint = self.fingerprint(version)
         with self.lock():
             previous = None
@@ -221,8 +234,19 @@ class Registry:
             if default:
                 write_text_atomic(self.root / POINTER, version + "\n", durable=True)
             with open(self.root / HISTORY, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"time": round(time.time(), 3), "champion": version, "previous": previous,
-                                     "fingerprint": fingerprint, "default": default, "reason": reason}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "time": round(time.time(), 3),
+                            "champion": version,
+                            "previous": previous,
+                            "fingerprint": fingerprint,
+                            "default": default,
+                            "reason": reason,
+                        }
+                    )
+                    + "\n"
+                )
             self.rebuild_index()
 
     def remove(self, version: str) -> None:
@@ -242,11 +266,19 @@ class Registry:
                 meta = self.meta(version)
             except RegistryError:
                 continue
-            rows.append({"version": version, "created": meta.get("created"), "champion": version == champion,
-                         "val_metric": meta.get("val_metric"), "golden_pass_rate": meta.get("golden_pass_rate"),
-                         "data_hash": meta.get("data_hash"), "data_fingerprint": fingerprint_of(meta),
-                         "code_version": meta.get("code_version"),
-                         "run_dir": meta.get("run_dir")})
+            rows.append(
+                {
+                    "version": version,
+                    "created": meta.get("created"),
+                    "champion": version == champion,
+                    "val_metric": meta.get("val_metric"),
+                    "golden_pass_rate": meta.get("golden_pass_rate"),
+                    "data_hash": meta.get("data_hash"),
+                    "data_fingerprint": fingerprint_of(meta),
+                    "code_version": meta.get("code_version"),
+                    "run_dir": meta.get("run_dir"),
+                }
+            )
         index = {"format": "aivj-registry.v1", "champion": champion, "versions": rows}
         write_text_atomic(self.root / INDEX, json.dumps(index, indent=2, sort_keys=True) + "\n", durable=True)
         buf = io.StringIO()

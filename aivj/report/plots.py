@@ -68,8 +68,9 @@ def metric_curves(curves: dict[str, list[tuple[float, float]]], path: Path) -> P
     return _save(fig, path)
 
 
-def golden_pass(rate_by_epoch: list[tuple[float, float]], positives: tuple[int, int], negatives: tuple[int, int],
-                threshold: float, path: Path) -> Path:
+def golden_pass(
+    rate_by_epoch: list[tuple[float, float]], positives: tuple[int, int], negatives: tuple[int, int], threshold: float, path: Path
+) -> Path:
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.5))
     if rate_by_epoch:
         x, y = zip(*rate_by_epoch)
@@ -77,22 +78,35 @@ def golden_pass(rate_by_epoch: list[tuple[float, float]], positives: tuple[int, 
     a.axhline(threshold, color="r", ls="--", lw=1, label=f"gate {threshold:g}")
     a.set(xlabel="epoch", ylabel="pass rate", ylim=(0, 1.02), title="golden pass rate")
     a.legend(fontsize=7)
-    b.bar(["positives pass", "positives fail", "negatives pass", "negatives fail"],
-          [positives[0], positives[1], negatives[0], negatives[1]], color=["g", "r", "g", "r"])
+    b.bar(
+        ["positives pass", "positives fail", "negatives pass", "negatives fail"],
+        [positives[0], positives[1], negatives[0], negatives[1]],
+        color=["g", "r", "g", "r"],
+    )
     b.tick_params(axis="x", labelsize=7)
     b.set(title="golden set (this model)")
     return _save(fig, path)
 
 
-def drift(current: np.ndarray, reference: np.ndarray | None, kl_by_epoch: list[tuple[float, float]], path: Path,
-          ref_label: str = "reference") -> Path:
+def drift(
+    current: np.ndarray,
+    reference: np.ndarray | None,
+    kl_by_epoch: list[tuple[float, float]],
+    path: Path,
+    ref_label: str = "reference",
+) -> Path:
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.5))
     centers = (np.arange(len(current)) + 0.5) * 5.0 / len(current)
     width = 5.0 / len(current)
     a.bar(centers, current / max(current.sum(), 1), width=width, alpha=0.6, label="this model")
     if reference is not None:
-        a.step(np.append(centers - width / 2, 5.0), np.append(reference, reference[-1]) / max(reference.sum(), 1),
-               where="post", color="k", label=ref_label)
+        a.step(
+            np.append(centers - width / 2, 5.0),
+            np.append(reference, reference[-1]) / max(reference.sum(), 1),
+            where="post",
+            color="k",
+            label=ref_label,
+        )
     a.set(xlabel="predicted score", ylabel="share", title="predicted score distribution")
     a.legend(fontsize=7)
     if kl_by_epoch:

@@ -36,13 +36,16 @@ def tiers(score) -> np.ndarray:
 
 
 def _columns(predictions) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    get = (lambda k: predictions[k] if k in predictions else None)
+    get = lambda k: predictions[k] if k in predictions else None
     pred, true = get("pred"), get("score") if get("score") is not None else get("true")
     if pred is None or true is None:
         raise ValueError("write_report: predictions need 'pred' and 'score' (or 'true') columns")
     split = get("split")
-    return (np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64),
-            None if split is None else np.asarray(split, dtype=object))
+    return (
+        np.asarray(pred, dtype=np.float64),
+        np.asarray(true, dtype=np.float64),
+        None if split is None else np.asarray(split, dtype=object),
+    )
 
 
 def read_curves(run_dir: Path) -> dict[str, list[tuple[float, float]]]:
@@ -86,8 +89,11 @@ def _fmt(x) -> str:
 
 def _summary(metrics: dict, champion: dict | None, golden_rate: float, rules: PromotionRules) -> list[list[str]]:
     rows = [["metric", "candidate", "champion", "change"]]
-    for label, names in (("golden pass rate", rules.golden_metric), ("elite acc", rules.elite_metric),
-                         (rules.val_metric[0], rules.val_metric)):
+    for label, names in (
+        ("golden pass rate", rules.golden_metric),
+        ("elite acc", rules.elite_metric),
+        (rules.val_metric[0], rules.val_metric),
+    ):
         new = lookup(metrics, names)
         new = golden_rate if new is None and label == "golden pass rate" else new
         old = lookup(champion, names) if champion else None
@@ -98,8 +104,9 @@ def _summary(metrics: dict, champion: dict | None, golden_rate: float, rules: Pr
     return rows
 
 
-def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | None = None,
-                 golden_threshold: float = GOLDEN_PASS_RATE) -> tuple[Path, Path]:
+def write_report(
+    run_dir, predictions, metrics: dict, champion_metrics: dict | None = None, golden_threshold: float = GOLDEN_PASS_RATE
+) -> tuple[Path, Path]:
     run_dir = Path(run_dir)
     out = run_dir / PLOTS_DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -123,21 +130,31 @@ def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | N
         ("Predicted vs true score", plots.pred_vs_true(pred, true, out / "pred_vs_true.png")),
         ("Calibration", plots.calibration(pred, true, out / "calibration.png")),
         ("Tier confusion (A >= 4, B [3,4), C [2,3), D < 2)", plots.tier_confusion(matrix, out / "tier_confusion.png")),
-        ("Metric curves", plots.metric_curves({k: v for k, v in curves.items() if k != "drift/kl"},
-                                              out / "metric_curves.png")),
+        ("Metric curves", plots.metric_curves({k: v for k, v in curves.items() if k != "drift/kl"}, out / "metric_curves.png")),
         ("Golden-set pass", plots.golden_pass(rate_curve, pos, neg, golden_threshold, out / "golden_pass.png")),
-        ("Drift", plots.drift(current, reference, kl_curve, out / "drift.png",
-                              saved.get("reference_source") or "reference")),
+        ("Drift", plots.drift(current, reference, kl_curve, out / "drift.png", saved.get("reference_source") or "reference")),
     ]
     if champion_metrics:
         numeric = [r for r in summary[1:] if r[1] != "-" and r[2] != "-"]
-        figures.append(("Visual comparison with the champion", plots.comparison(
-            [r[0] for r in numeric], [float(r[1]) for r in numeric], [float(r[2]) for r in numeric],
-            out / "champion_comparison.png")))
+        figures.append(
+            (
+                "Visual comparison with the champion",
+                plots.comparison(
+                    [r[0] for r in numeric],
+                    [float(r[1]) for r in numeric],
+                    [float(r[2]) for r in numeric],
+                    out / "champion_comparison.png",
+                ),
+            )
+        )
     tier_acc = float(np.trace(matrix) / max(matrix.sum(), 1))
-    facts = [f"pairs scored: {len(pred)}", f"MAE: {np.abs(pred - true).mean():.4f}", f"tier accuracy: {tier_acc:.4f}",
-             f"golden pass rate: {_fmt(golden_rate)} (gate {golden_threshold:g}; positives {pos[0]}/{sum(pos)}, "
-             f"negatives {neg[0]}/{sum(neg)})"]
+    facts = [
+        f"pairs scored: {len(pred)}",
+        f"MAE: {np.abs(pred - true).mean():.4f}",
+        f"tier accuracy: {tier_acc:.4f}",
+        f"golden pass rate: {_fmt(golden_rate)} (gate {golden_threshold:g}; positives {pos[0]}/{sum(pos)}, "
+        f"negatives {neg[0]}/{sum(neg)})",
+    ]
     from aivj.export.preview import (
         golden_sheet,  # golden pairs as animated composites, when frames are cached
     )
@@ -152,8 +169,14 @@ def write_report(run_dir, predictions, metrics: dict, champion_metrics: dict | N
 
 
 def _write_md(path, facts, summary, figures, metrics, has_champion, run_dir) -> None:
-    lines = ["# Quality report", "", *[f"- {f}" for f in facts], "",
-             "## Pass rate, improvement, visual comparison" + ("" if has_champion else " (no champion yet)"), ""]
+    lines = [
+        "# Quality report",
+        "",
+        *[f"- {f}" for f in facts],
+        "",
+        "## Pass rate, improvement, visual comparison" + ("" if has_champion else " (no champion yet)"),
+        "",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in summary[:1]] + ["|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in summary[1:]] + ["", "## Plots", ""]
     for title, fig in figures:
@@ -165,14 +188,22 @@ def _write_md(path, facts, summary, figures, metrics, has_champion, run_dir) -> 
 
 def _write_html(path, facts, summary, figures, metrics, has_champion) -> None:
     esc = html.escape
-    table = lambda rows: "<table>" + "".join(  # noqa: E731
-        "<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{esc(str(c))}</{'th' if i == 0 else 'td'}>" for c in r) + "</tr>"
-        for i, r in enumerate(rows)) + "</table>"
-    parts = ["<!doctype html><meta charset='utf-8'><title>Quality report</title>",
-             "<style>body{font-family:sans-serif;max-width:60em}td,th{border:1px solid #ccc;padding:2px 8px}</style>",
-             "<h1>Quality report</h1><ul>" + "".join(f"<li>{esc(f)}</li>" for f in facts) + "</ul>",
-             "<h2>Pass rate, improvement, visual comparison" + ("" if has_champion else " (no champion yet)") + "</h2>",
-             table(summary), "<h2>Plots</h2>"]
+    table = lambda rows: (
+        "<table>"
+        + "".join(  # noqa: E731
+            "<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{esc(str(c))}</{'th' if i == 0 else 'td'}>" for c in r) + "</tr>"
+            for i, r in enumerate(rows)
+        )
+        + "</table>"
+    )
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>Quality report</title>",
+        "<style>body{font-family:sans-serif;max-width:60em}td,th{border:1px solid #ccc;padding:2px 8px}</style>",
+        "<h1>Quality report</h1><ul>" + "".join(f"<li>{esc(f)}</li>" for f in facts) + "</ul>",
+        "<h2>Pass rate, improvement, visual comparison" + ("" if has_champion else " (no champion yet)") + "</h2>",
+        table(summary),
+        "<h2>Plots</h2>",
+    ]
     for title, fig in figures:  # images inline: the file stands alone
         data = base64.b64encode(fig.read_bytes()).decode()
         parts.append(f"<h3>{esc(title)}</h3><img alt='{esc(title)}' src='data:image/png;base64,{data}'>")

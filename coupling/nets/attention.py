@@ -67,8 +67,7 @@ class ResidualAttention(nn.Module):
     def project_kv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.split_heads(self.k(x)), self.split_heads(self.v(x))
 
-    def attend(self, x_q: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-               pool: bool = False) -> torch.Tensor:
+    def attend(self, x_q: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pool: bool = False) -> torch.Tensor:
         # Dropout acts on the output projection only: a dropout on the attention map would rule out
         # the fused kernel (scaled_dot_product_attention has none on CPU) and cost 2.7x the attention.
         if self.keep_attention:

@@ -33,8 +33,14 @@ class RenderPredictor(nn.Module):
 
     def __init__(self, hidden: int = 128, dropout: float = 0.1, stats_window: int = 2000) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.GELU(), FastDropout(dropout),
-                                 nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, RENDER_DIM))
+        self.net = nn.Sequential(
+            nn.Linear(FEATURE_DIM, hidden),
+            nn.GELU(),
+            FastDropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.GELU(),
+            nn.Linear(hidden, RENDER_DIM),
+        )
         self.stats_window = stats_window  # batches: a cumulative mean first, then an EMA over ~this many
         self.register_buffer("render_mean", torch.zeros(RENDER_DIM))
         self.register_buffer("render_sq", torch.ones(RENDER_DIM))
@@ -74,8 +80,16 @@ class PresetEncoder(nn.Module):
     treats that share of presets as unrendered, so the static path is trained at all.
     """
 
-    def __init__(self, inputs: str, dim: int, heads: int, layers: int, dropout: float,
-                 render_dropout: float = 0.0, render_predictor: bool = False) -> None:
+    def __init__(
+        self,
+        inputs: str,
+        dim: int,
+        heads: int,
+        layers: int,
+        dropout: float,
+        render_dropout: float = 0.0,
+        render_predictor: bool = False,
+    ) -> None:
         super().__init__()
         if not 0.0 <= render_dropout < 1.0:
             raise ValueError(f"render_dropout must be in [0, 1), got {render_dropout}")
@@ -83,7 +97,9 @@ class PresetEncoder(nn.Module):
         self.token_names = list(groups)
         self.sources = [src for src, _ in groups.values()]
         if render_predictor and inputs != "both":
-            raise ValueError(f"render_predictor needs inputs=both (it reads static features, feeds render tokens), got {inputs!r}")
+            raise ValueError(
+                f"render_predictor needs inputs=both (it reads static features, feeds render tokens), got {inputs!r}"
+            )
         for i, (_, idx) in enumerate(groups.values()):
             self.register_buffer(f"idx{i}", torch.tensor(idx), persistent=False)
         self.embed = nn.ModuleList(nn.Linear(len(idx), dim) for _, idx in groups.values())
@@ -95,8 +111,9 @@ class PresetEncoder(nn.Module):
         self.self_attn = nn.ModuleList(ResidualAttention(dim, heads, dropout) for _ in range(layers))
         self.ffn = nn.ModuleList(FeedForward(dim, 2, dropout) for _ in range(layers))
 
-    def tokens_and_aux(self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor,
-                       layers: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    def tokens_and_aux(
+        self, static: torch.Tensor, render: torch.Tensor, has_render: torch.Tensor, layers: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """Tokens [N, 2, T, d] (or [N, T, d] of the given ``layers`` [N], 0 = FG, 1 = BG), the render
         predictor's loss (None without a predictor), has_render after dropout."""
         has_render = has_render.float()
@@ -145,18 +162,40 @@ class AdaptiveWeightNetwork(nn.Module):
 
 
 class DualLayerCouplingNetwork(nn.Module):
-    def __init__(self, inputs: str = "both", dim: int = 32, heads: int = 4, encoder_layers: int = 1,
-                 blocks: int = 1, ffn: bool = True, hidden: int = 128, dropout: float = 0.1,
-                 adaptive: bool = True, render_dropout: float = 0.0, render_predictor: bool = False) -> None:
+    def __init__(
+        self,
+        inputs: str = "both",
+        dim: int = 32,
+        heads: int = 4,
+        encoder_layers: int = 1,
+        blocks: int = 1,
+        ffn: bool = True,
+        hidden: int = 128,
+        dropout: float = 0.1,
+        adaptive: bool = True,
+        render_dropout: float = 0.0,
+        render_predictor: bool = False,
+    ) -> None:
         super().__init__()
         self.inputs = check_inputs(inputs)
-        self.config = dict(inputs=inputs, dim=dim, heads=heads, encoder_layers=encoder_layers, blocks=blocks,
-                           ffn=ffn, hidden=hidden, dropout=dropout, adaptive=adaptive,
-                           render_dropout=render_dropout, render_predictor=render_predictor)
+        self.config = dict(
+            inputs=inputs,
+            dim=dim,
+            heads=heads,
+            encoder_layers=encoder_layers,
+            blocks=blocks,
+            ffn=ffn,
+            hidden=hidden,
+            dropout=dropout,
+            adaptive=adaptive,
+            render_dropout=render_dropout,
+            render_predictor=render_predictor,
+        )
         self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout, render_dropout, render_predictor)
         self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
-        self.trunk = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), FastDropout(dropout),
-                                   nn.Linear(hidden, hidden), nn.GELU())
+        self.trunk = nn.Sequential(
+            nn.Linear(3 * dim, hidden), nn.GELU(), FastDropout(dropout), nn.Linear(hidden, hidden), nn.GELU()
+        )
         self.heads = nn.Linear(hidden, 3)  # score, S, T logits
         self.weights = AdaptiveWeightNetwork(hidden, adaptive)
         self.dim, self.n_tokens = dim, len(self.encoder.token_names)
@@ -174,8 +213,9 @@ class DualLayerCouplingNetwork(nn.Module):
         tokens, aux, seen = self.encoder.tokens_and_aux(static, render, has_render)  # [N, 2, T, d]
         parts = [tokens.mean(2), tokens.flatten(2)]
         if self.blocks:
-            qkv = [torch.stack([p.flatten(1) for p in self.blocks[0].project(tokens[:, layer], layer)], 1)
-                   for layer in (0, 1)]  # per layer [N, 3, h*T*d_k]
+            qkv = [
+                torch.stack([p.flatten(1) for p in self.blocks[0].project(tokens[:, layer], layer)], 1) for layer in (0, 1)
+            ]  # per layer [N, 3, h*T*d_k]
             parts.append(torch.stack(qkv, 1).flatten(2))
         return torch.cat(parts, dim=-1), aux, seen
 
@@ -186,15 +226,22 @@ class DualLayerCouplingNetwork(nn.Module):
         if what == "mean":
             return enc[:, layer, :d][idx]
         if what == "tokens":
-            return enc[:, layer, d:d + t * d][idx].unflatten(-1, (t, d))
+            return enc[:, layer, d : d + t * d][idx].unflatten(-1, (t, d))
         blk = self.blocks[0].fg_from_bg
         size, start = blk.heads * t * blk.d_k, d + t * d
-        return tuple(enc[:, layer, start + i * size:start + (i + 1) * size][idx].view(-1, blk.heads, t, blk.d_k)
-                     for i in range(3))
+        return tuple(
+            enc[:, layer, start + i * size : start + (i + 1) * size][idx].view(-1, blk.heads, t, blk.d_k) for i in range(3)
+        )
 
     # ----- per pair -----------------------------------------------------------------------
-    def score_pairs(self, enc: torch.Tensor, fg_idx: torch.Tensor, bg_idx: torch.Tensor,
-                    outputs: tuple[str, ...] | None = None, chunk: int = 1024) -> dict[str, torch.Tensor]:
+    def score_pairs(
+        self,
+        enc: torch.Tensor,
+        fg_idx: torch.Tensor,
+        bg_idx: torch.Tensor,
+        outputs: tuple[str, ...] | None = None,
+        chunk: int = 1024,
+    ) -> dict[str, torch.Tensor]:
         """Score (fg_idx, bg_idx) pairs from the cache. ``outputs`` names the outputs wanted (None: all;
         ("score",) skips the weight network). Pairs go through in chunks of ``chunk`` so that each
         chunk's intermediates stay in the CPU cache (3x faster at 10,000 pairs than one big batch)."""
@@ -226,8 +273,18 @@ class DualLayerCouplingNetwork(nn.Module):
         s, t = torch.sigmoid(logits[:, 1]), torch.sigmoid(logits[:, 2])
         w_s, w_t = self.weights(h)
         bias = self.weights.bias.expand_as(s)
-        out.update({"spatial": s, "temporal": t, "w_s": w_s, "w_t": w_t, "rank_bias": bias,
-                    "rank": torch.sigmoid(w_s * s + w_t * t + bias), "f_fg": f0, "f_bg": b0})
+        out.update(
+            {
+                "spatial": s,
+                "temporal": t,
+                "w_s": w_s,
+                "w_t": w_t,
+                "rank_bias": bias,
+                "rank": torch.sigmoid(w_s * s + w_t * t + bias),
+                "f_fg": f0,
+                "f_bg": b0,
+            }
+        )
         return out if outputs is None else {k: out[k] for k in outputs}
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:

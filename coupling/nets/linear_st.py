@@ -32,5 +32,4 @@ class LinearSTNet(nn.Module):
         w = nn.functional.softplus(self.w)
         w_s, w_t, bias = w[0].expand_as(s), w[1].expand_as(s), self.bias.expand_as(s)
         rank = torch.sigmoid(w_s * s + w_t * t + bias)
-        return {"score": 5 * rank, "rank": rank, "spatial": s, "temporal": t, "w_s": w_s, "w_t": w_t,
-                "rank_bias": bias}
+        return {"score": 5 * rank, "rank": rank, "spatial": s, "temporal": t, "w_s": w_s, "w_t": w_t, "rank_bias": bias}

@@ -21,25 +21,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from aivj.export.pack_export import agreement
 from aivj.refinery.cache import FrameCache
 from aivj.refinery.descriptors import SUMMARY_NAMES
 from aivj.refinery.library import load_bank
 from aivj.refinery.render import Job, render_presets
 from aivj.refinery.scoring import score_pairs
 from aivj.refinery.settings import RenderSettings
+from experiments.static_features_study import r2
 
 TARGETS = ("mean_luma", "motion", "vitality", "colourfulness")
-
-
-def r2(y: np.ndarray, p: np.ndarray) -> float:
-    return float(1 - ((y - p) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12))
-
-
-def pairwise_agreement(a: np.ndarray, b: np.ndarray, min_gap: float = 0.25) -> float:
-    i, j = np.triu_indices(len(a), 1)
-    da, db = a[i] - a[j], b[i] - b[j]
-    keep = np.abs(db) >= min_gap
-    return float(((np.sign(da[keep]) * np.sign(db[keep]) + 1) / 2).mean())
 
 
 def main() -> None:
@@ -80,7 +71,7 @@ def main() -> None:
         remap[keep] = np.arange(len(ok))
         both = (remap[fg] >= 0) & (remap[bg] >= 0)
         scores = score_pairs(bank, remap[fg[both]], remap[bg[both]])["score"]
-        agree = pairwise_agreement(scores, ref_scores[both])
+        agree = agreement(scores, ref_scores[both])["pairwise_acc"]  # the project's metric, reference = seed 1234
         print(f"| {seed} | {len(ok)} | " + " | ".join(f"{v:.3f}" for v in r2s) + f" | {agree:.3f} |", flush=True)
     (Path(args.out) / "last.json").write_text(json.dumps({"sample": sample}) + "\n")
 

@@ -23,9 +23,11 @@ import pyarrow.parquet as pq
 import torch
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from aivj.export.pack_export import agreement
 from aivj.milk.parser import parse_milk
 from aivj.milk.tokens import MAX_TOKENS, pad_batch, tokenize_entries
 from aivj.refinery.descriptors import SUMMARY_NAMES
+from experiments.static_features_study import r2
 from experiments.text_encoder import TextDescriptorNet
 
 TARGETS = ("mean_luma", "motion", "vitality", "colourfulness")
@@ -39,19 +41,6 @@ def preset_paths(cache_root: Path) -> dict[str, Path]:
             if row.get("path") and Path(row["path"]).exists():
                 out.setdefault(row["id"], Path(row["path"]))
     return out
-
-
-def pairwise_accuracy(pred: np.ndarray, y: np.ndarray, min_gap: float = 0.25, limit: int = 4000) -> float:
-    idx = np.random.default_rng(0).permutation(len(y))[:limit]
-    pred, y = pred[idx], y[idx]
-    i, j = np.triu_indices(len(y), 1)
-    dy, dp = y[i] - y[j], pred[i] - pred[j]
-    keep = np.abs(dy) >= min_gap
-    return float(((np.sign(dp[keep]) * np.sign(dy[keep]) + 1) / 2).mean())
-
-
-def r2(y: np.ndarray, p: np.ndarray) -> float:
-    return float(1 - ((y - p) ** 2).sum() / max(((y - y.mean()) ** 2).sum(), 1e-12))
 
 
 def train_text(tok, static, Y, train_idx, val_idx, epochs: int, seed: int, batch: int = 64, lr: float = 2e-3):
@@ -185,7 +174,9 @@ def main() -> None:
             score_presets(model, static, fg, bg, pred, ones),
             score_presets(model, static, fg, bg, render, ones),
         ]
-        print(f"| {split} | {len(part)} | " + " | ".join(f"{pairwise_accuracy(c, y):.3f}" for c in cols) + " |", flush=True)
+        print(
+            f"| {split} | {len(part)} | " + " | ".join(f"{agreement(c, y)['pairwise_acc']:.3f}" for c in cols) + " |", flush=True
+        )
 
 
 if __name__ == "__main__":

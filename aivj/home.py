@@ -2,8 +2,8 @@
 
 ``project_root()``: ``$AIVJ_ROOT``, else the checkout holding this package (configs, data/, models/).
 ``state_root()``: ``$AIVJ_HOME``, else ``<project>/var`` (gitignored): what runs and services write
-and git must not see, one folder per kind (``STATE_KINDS``): the model registry, Optuna studies,
-service data. Configs read both through resolvers (``${project_root:}``, ``${state_root:}``,
+and git must not see, one folder per kind (``STATE_KINDS``): the model registry, training runs,
+Optuna studies, render caches, service data, the daemon's and the streaming reweighter's state. Configs read both through resolvers (``${project_root:}``, ``${state_root:}``,
 aivj/configs.py), so code and configs agree.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-STATE_KINDS = ("registry", "studies", "services", "cache")
+STATE_KINDS = ("registry", "runs", "studies", "cache", "services", "daemon", "stream")
 
 
 def project_root() -> Path:

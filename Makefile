@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages the test suite needs (projectM renders real presets; a PostgreSQL server for the shared Optuna study).
-SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++ postgresql
+# The optional extras the suite exercises (pyproject.toml says what each one is for).
+EXTRAS := dev,export,services,scale
+# Debian packages the test suite needs, one line per reason; tests start each server on a loopback port.
+# projectM renders real presets
+SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++
+# a PostgreSQL server for the shared Optuna study (docs/scaling.md)
+SYSTEM_PACKAGES += postgresql
+# the streaming reweighter's Redis (docs/streaming.md)
+SYSTEM_PACKAGES += redis-server
+# Prometheus and Alertmanager for the monitoring stack (docs/monitoring.md)
+SYSTEM_PACKAGES += prometheus prometheus-alertmanager
 
 .PHONY: help venv sysdeps native lint train smoke test test-fast bench tensorboard clean
 
@@ -20,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the constraints file: an open range would pull ~3 GB of CUDA wheels
 	$(PY) -m pip install -q -c constraints.txt torch
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,export,services,scale]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 venv: $(STAMP)

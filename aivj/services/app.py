@@ -1,7 +1,9 @@
 """``create_app``: the FastAPI app every service starts from.
 
 ``/health`` and ``/metrics`` are open (probes and Prometheus scrape them); every router a service
-passes in sits behind the API key (``X-API-Key``) and the per-client rate limit. Each app has its
+passes in sits behind the API key (``X-API-Key``) and the per-client rate limit, except
+``open_routers``: those check their own credentials (the rollback webhook takes Alertmanager's
+bearer token, which cannot send an API key header). Each app has its
 own Prometheus registry, so two apps in one process (tests) do not share counters.
 """
 
@@ -28,7 +30,10 @@ API_KEY_HEADER = "X-API-Key"
 
 
 def create_app(
-    settings: ServiceSettings | None = None, routers: Iterable[APIRouter] = (), clock: Callable[[], float] = time.monotonic
+    settings: ServiceSettings | None = None,
+    routers: Iterable[APIRouter] = (),
+    clock: Callable[[], float] = time.monotonic,
+    open_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
     settings = settings or ServiceSettings()
     keys, limiter = KeyStore(settings.keys_file()), RateLimiter(settings.rate_limit_per_minute, clock)
@@ -71,4 +76,6 @@ def create_app(
 
     for router in routers:
         app.include_router(router, dependencies=[Depends(client)])
+    for router in open_routers:
+        app.include_router(router)
     return app

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on the test splits and the golden set; writes ``metrics.json``.
 
-python eval.py ckpt_path=outputs/train/runs/<run>/checkpoints/last.ckpt
+python eval.py ckpt_path=var/runs/train/runs/<run>/checkpoints/last.ckpt
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Outside an Optuna multirun with a storage URL the callback does nothing. Trials 
 in one process (only rank 0 looks for the trial; a pruned multi-process run would stop rank 0 alone).
 
 ``SqliteStorageFolder`` is a Hydra (not Lightning) callback: SQLAlchemy does not create the folder of
-a ``sqlite:///...`` URL, and the sweeper opens the study before anything else creates ``outputs/``.
+a ``sqlite:///...`` URL, and the sweeper opens the study before anything else creates the run folder.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from aivj.export.pack_export import agreement
-from aivj.refinery.cache import FrameCache
+from aivj.refinery.cache import FrameCache, default_root
 from aivj.refinery.descriptors import SUMMARY_NAMES
 from aivj.refinery.library import load_bank
 from aivj.refinery.render import Job, render_presets
@@ -36,7 +36,7 @@ TARGETS = ("mean_luma", "motion", "vitality", "colourfulness")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
-    ap.add_argument("--cache", default="build/refinery", help="the dataset's frame cache (read only)")
+    ap.add_argument("--cache", default=str(default_root()), help="the dataset's frame cache (read only)")
     ap.add_argument("--out", default="build/noise_study", help="frame caches of the other seeds")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--pairs", type=int, default=3000)

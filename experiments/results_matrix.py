@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+from aivj.home import state_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "outputs" / "results"
+OUT = state_dir("runs") / "results"
 
 DEBIAN, CREAM = "projectm-data", "cream-of-the-crop"
 ROWS: dict[str, list[str]] = {

@@ -1,7 +1,7 @@
 """How much do the simulated ``sim_*`` features add to the 64 static ones? (docs/features.md, "sim_*")
 
 Reads data/default (presets table, pairs) and the Debian preset files (``--presets``), and, with
-``--cream``, the Cream of the Crop renders in build/refinery/ (read-only) for a larger per-preset
+``--cream``, the Cream of the Crop renders in the frame cache ($AIVJ_HOME/cache/refinery, read-only) for a larger per-preset
 study. Prints (a) per-preset R^2 of render-summary targets under grouped CV (groups = presets with
 identical 64-dim static vectors), (b) pairwise accuracy (|dscore| >= 0.25, ties count one half) of
 gradient-boosted trees on FG+BG vectors on twin-free ``test_unseen`` pairs, plus a two-stage row.
@@ -25,6 +25,7 @@ from aivj.milk.features import extract_features
 from aivj.milk.hashing import content_hash
 from aivj.milk.parser import parse_milk
 from aivj.milk.simulate import SIM_DIM, SIM_FEATURE_NAMES, simulate_features
+from aivj.refinery.cache import default_root
 from aivj.refinery.descriptors import SUMMARY_NAMES
 
 TARGETS = ("mean_luma", "motion", "vitality", "colourfulness")
@@ -132,7 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
     ap.add_argument("--presets", default="/usr/share/projectM/presets")
-    ap.add_argument("--cream", action="store_true", help="add Cream renders from build/refinery to study (a)")
+    ap.add_argument("--cream", action="store_true", help="add Cream renders from the frame cache to study (a)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", default="build/static_study/features.npz")
     ap.add_argument(
@@ -150,7 +151,7 @@ def main() -> None:
         feats = {i: (s, m) for i, s, m in zip(z["ids"], z["static"], z["sim"]) if m.shape[0] == SIM_DIM}
     else:
         feats = featurise(sorted(Path(args.presets).rglob("*.milk")), args.jobs)
-        cream = cream_summaries(Path("build/refinery")) if args.cream else {}
+        cream = cream_summaries(default_root()) if args.cream else {}
         feats |= {k: v for k, v in featurise([p for p, _ in cream.values()], args.jobs).items()}
         cache.parent.mkdir(parents=True, exist_ok=True)
         ids = sorted(feats)

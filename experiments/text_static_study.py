@@ -26,6 +26,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from aivj.export.pack_export import agreement
 from aivj.milk.parser import parse_milk
 from aivj.milk.tokens import MAX_TOKENS, pad_batch, tokenize_entries
+from aivj.refinery.cache import default_root
 from aivj.refinery.descriptors import SUMMARY_NAMES
 from experiments.static_features_study import r2
 from experiments.text_encoder import TextDescriptorNet
@@ -88,7 +89,7 @@ def mse(net, tok, static, Y, rows) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="data/default")
-    ap.add_argument("--cache", default="build/refinery")
+    ap.add_argument("--cache", default=str(default_root()), help="the frame cache root (read only)")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default=None, help="registry version or checkpoint for the two-stage rows (default: the champion)")

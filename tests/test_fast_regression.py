@@ -4,7 +4,7 @@ recorded metrics passing each of those paths (aivj.contract.scoring_paths.check_
 
 Runs in CI (`.ci/run` runs every marker). Select it alone with ``pytest -m fast_regression``.
 The champion is the registry's (models/ or $AIVJ_REGISTRY); before the first promotion, the newest
-checkpoint under outputs/.
+checkpoint under the state root's runs/ (var/runs by default).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from aivj.contract.scoring_paths import check_path
+from aivj.home import state_dir
 from aivj.inference.tiers import (
     golden_pass_rate,
     pairwise_accuracy,
@@ -38,11 +39,11 @@ def _current_model():
     registry = Registry(os.environ.get("AIVJ_REGISTRY", ROOT / "models"))
     if champion := registry.champion():
         return (*load_model(None, registry.root), registry.metrics(champion))
-    ckpts = sorted((ROOT / "outputs").glob("train/runs/*/checkpoints/epoch_*.ckpt"), key=lambda p: p.stat().st_mtime)
+    ckpts = sorted(state_dir("runs").glob("train/runs/*/checkpoints/epoch_*.ckpt"), key=lambda p: p.stat().st_mtime)
     if ckpts:
         run_metrics = ckpts[-1].parent.parent / "metrics.json"
         return (*load_model(str(ckpts[-1])), json.loads(run_metrics.read_text()) if run_metrics.exists() else {})
-    pytest.fail(f"no champion in {registry.root} and no checkpoint under outputs/: run `make train` first")
+    pytest.fail(f"no champion in {registry.root} and no checkpoint under {state_dir('runs')}: run `make train` first")
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ def test_notebook_first_code_cell_names_the_runs_folder():
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "RUNS_DIR" in first_code.source and '"outputs/"' in first_code.source
+    assert "RUNS_DIR" in first_code.source and '"runs"' in first_code.source and "AIVJ_HOME" in first_code.source
 
 
 def test_golden_labels_and_precision_recall_at_the_pass_threshold():

@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         help="ship the model's score, or the refinery's exact score (needs renders)",
     )
     pq.add_argument("--workers", type=int, default=None, help="render worker processes (default: one per core)")
-    pq.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: build/refinery)")
+    pq.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: $AIVJ_HOME/cache/refinery)")
     pq.add_argument("--preview", type=Path, default=None, help="also write an HTML contact sheet of the top and bottom pairs")
     ox = sub.add_parser("onnx", help="export the network as ONNX with a dynamic batch")
     ox.add_argument("--out", required=True, type=Path)

@@ -170,9 +170,9 @@ def golden_sheet(predictions, out_path: Path, cache_root: Path | None = None, se
 
 def _read_only_cache(settings, root: Path | None):
     """A FrameCache view without creating folders (the report must not write into a cache)."""
-    from aivj.refinery.cache import DEFAULT_ROOT, FrameCache
+    from aivj.refinery.cache import FrameCache, default_root
 
-    folder = Path(root or DEFAULT_ROOT) / settings.tag()
+    folder = Path(root or default_root()) / settings.tag()
     if not folder.is_dir():
         return None
     cache = FrameCache.__new__(FrameCache)

@@ -6,7 +6,7 @@
     aivj pipeline --packs /mnt/d/aidata --trials 30 --timeout 7200
     aivj pipeline --dry-run           checks data, configs, folders; trains nothing
 
-Everything goes to ``--out`` (default outputs/pipeline). ``pipeline_state.json`` there records each
+Everything goes to ``--out`` (default $AIVJ_HOME/runs/pipeline). ``pipeline_state.json`` there records each
 finished stage (written atomically after the stage); a re-run skips finished stages, so a killed
 pipeline resumes at the stage it was in. ``--restart`` forgets the state. Exit codes: 0 done (or dry
 run passed), 1 a stage or check failed, 2 bad arguments. docs/training.md describes the stages.
@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from aivj.contract.atomic import write_json_atomic
+from aivj.home import state_dir
 from aivj.pipeline import stages
 from aivj.pipeline.config import ROOT
 from aivj.pipeline.dry_run import dry_run
@@ -47,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="converted dataset (default with --packs: data/aidata; else the config's data)",
     )
-    p.add_argument("--out", type=Path, default=ROOT / "outputs" / "pipeline", help="pipeline folder")
+    p.add_argument(
+        "--out", type=Path, default=state_dir("runs") / "pipeline", help="pipeline folder (default $AIVJ_HOME/runs/pipeline)"
+    )
     p.add_argument("--search", default="coupling_optuna", help="conf/hparams_search config (default coupling_optuna)")
     p.add_argument("--trials", type=int, default=20, help="completed search trials to reach (default 20)")
     p.add_argument("--timeout", type=float, default=None, help="seconds after which no new trial starts")

@@ -13,10 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from aivj.contract.atomic import atomic_path
-from aivj.refinery.native import REPO_ROOT
+from aivj.home import state_dir
 from aivj.refinery.settings import RenderSettings
 
-DEFAULT_ROOT = REPO_ROOT / "build" / "refinery"
+
+def default_root() -> Path:
+    """``$AIVJ_HOME/cache/refinery``: renders are generated state, kept out of the source tree."""
+    return state_dir("cache") / "refinery"
+
+
 OK = "ok"
 FAILED_STATUSES = ("black", "crash", "timeout", "load_error", "error")
 
@@ -24,7 +29,7 @@ FAILED_STATUSES = ("black", "crash", "timeout", "load_error", "error")
 class FrameCache:
     def __init__(self, settings: RenderSettings, root: Path | None = None):
         self.settings = settings
-        self.dir = Path(root or DEFAULT_ROOT) / settings.tag()
+        self.dir = Path(root or default_root()) / settings.tag()
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "settings.json").write_text(settings.to_json() + "\n")
         self.status_path = self.dir / "status.jsonl"

@@ -115,7 +115,7 @@ def write_card(
             command,
             "```",
             "",
-            f"Render settings: `{s['render_settings']}` (cache `build/refinery/{s['cache_tag']}`). Build took {s['build_seconds']} s"
+            f"Render settings: `{s['render_settings']}` (cache `$AIVJ_HOME/cache/refinery/{s['cache_tag']}`). Build took {s['build_seconds']} s"
             f" with renders cached; the renders themselves took {s['render_worker_seconds']:.0f} worker-seconds"
             f" (about {s['render_worker_seconds'] / 2 / 60:.0f} min of wall time for 2 workers from an empty cache). Scoring ran at {s['pairs_per_second']:.0f} pairs/s.",
             "",

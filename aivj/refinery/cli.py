@@ -49,7 +49,7 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per preset before it counts as hung")
     p.add_argument("--retry-failed", action="store_true", help="render again presets that crashed or timed out before")
-    p.add_argument("--cache", type=Path, default=None, help="frame cache root (default: build/refinery)")
+    p.add_argument("--cache", type=Path, default=None, help="frame cache root (default: $AIVJ_HOME/cache/refinery)")
     p.add_argument(
         "--ray",
         metavar="auto|ADDRESS",

@@ -83,8 +83,11 @@ def write_jsonl_atomic(rows, path: Path, sort_keys: bool = True) -> int:
 
 
 @contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """A temp sibling folder to fill; it replaces ``target`` (and any old one) in one rename on success."""
+def atomic_dir(target: Path, durable: bool = False) -> Iterator[Path]:
+    """A temp sibling folder to fill; it replaces ``target`` (and any old one) in one rename on success.
+
+    ``durable``: fsync the parent folder after the rename, so the new folder survives a power cut.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -95,6 +98,8 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
         os.replace(tmp, target)
+        if durable:
+            fsync_dir(target.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from aivj.contract.atomic import write_text_atomic
+from aivj.contract.atomic import atomic_dir, write_text_atomic
 from aivj.registry.store import (
     POINTER,
     Registry,
@@ -74,8 +74,8 @@ def ship(version: str, reg: Registry | None = None, target: Path | None = None) 
     if previous and previous != version:
         if reg.root.resolve() != target.resolve() and not (reg.root / previous).exists():
             reg.root.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(target / previous, reg.root / f".incoming-{previous}")
-            (reg.root / f".incoming-{previous}").replace(reg.root / previous)
+            with atomic_dir(reg.root / previous, durable=True) as tmp:
+                shutil.copytree(target / previous, tmp, dirs_exist_ok=True)
             reg.rebuild_index()
         trash = target / f".trash-{previous}"
         (target / previous).replace(trash)

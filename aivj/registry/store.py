@@ -28,11 +28,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from aivj.contract.atomic import fsync_dir, write_text_atomic
+from aivj.contract.atomic import atomic_dir, write_text_atomic
 from aivj.registry.files import (  # noqa: F401  (re-exported: callers import these from store)
     VERSION_RE,
     RegistryError,
@@ -186,8 +185,7 @@ class Registry:
             while (self.root / version).exists():  # same checkpoint in the same second
                 ts += 1
                 version = f"v{ts}_{ckpt_hash[:4]}"
-            tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.root))
-            try:
+            with atomic_dir(self.root / version, durable=True) as tmp:
                 shutil.copyfile(ckpt_path, tmp / "model.ckpt")
                 for name, text in files.items():
                     (tmp / name).write_text(text, encoding="utf-8")
@@ -200,11 +198,6 @@ class Registry:
                 hashes = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
                 full = {**meta, "version": version, "created": ts, "files": hashes}
                 (tmp / "meta.json").write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
-                os.replace(tmp, self.root / version)
-                fsync_dir(self.root)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
             self.rebuild_index()
         return version
 

@@ -164,3 +164,68 @@ def _user_exists(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+class RedisServer:
+    """``redis-server`` on a free loopback port in a temp dir, configured on the command line only (no config
+    file, no RDB snapshots; the append-only file on, fsync every second, as docs/streaming.md advises).
+    ``restart()`` stops it (SIGTERM: Redis writes the AOF out) and starts it again on the same port and data."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(self.binary).exists():
+            raise RuntimeError("redis-server missing; install with: apt-get install -y redis-server")
+        self.dir = Path(tempfile.mkdtemp(prefix="redis"))
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        cmd = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", ""]
+        cmd += ["--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no", "--logfile", "redis.log"]
+        ready_before = self._log().count("Ready to accept connections")  # the log grows across restarts
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited {self.proc.returncode}: {self._log()[-2000:]}")
+            with socket.socket() as s:
+                if (
+                    s.connect_ex(("127.0.0.1", self.port)) == 0
+                    and self._log().count("Ready to accept connections") > ready_before
+                ):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start within 30 s")
+
+    def _log(self) -> str:
+        log = self.dir / "redis.log"
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def redis_server():
+    """A started ``RedisServer`` (``.url``, ``.restart()``), stopped and removed after."""
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -1,0 +1,61 @@
+"""``aivj serve``: the scoring service on uvicorn (docs/monitoring.md).
+
+    aivj serve --port 8000 --packs public/presets     # champion of $AIVJ_REGISTRY / $AIVJ_HOME/registry
+    aivj serve --issue-key webapp                     # print a new API key for client "webapp" and exit
+
+Routes need ``X-API-Key`` (keys in $AIVJ_HOME/services/scoring/api_keys.json, hashes only); /health and
+/metrics are open for probes and Prometheus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aivj.registry.store import RegistryError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aivj serve", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--registry", default=None, help="registry folder (default: $AIVJ_REGISTRY, else $AIVJ_HOME/registry)")
+    p.add_argument("--packs", type=Path, default=None, help="folder of pack folders for GET /packs/{pack}/top")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between reads of the champion pointer (hot swap)")
+    p.add_argument("--issue-key", metavar="CLIENT", default=None, help="print a new API key for CLIENT and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from aivj.services.settings import ServiceSettings
+
+    settings = ServiceSettings(name="scoring")
+    if args.issue_key:
+        from aivj.services.keys import KeyStore
+
+        print(KeyStore(settings.keys_file()).issue(args.issue_key))
+        return 0
+    if args.packs is not None and not args.packs.is_dir():
+        print(f"aivj serve: {args.packs}: no such packs folder", file=sys.stderr)
+        return 2
+    try:
+        import uvicorn
+    except ImportError:
+        print("aivj serve: needs uvicorn: pip install -e '.[monitoring]'", file=sys.stderr)
+        return 2
+    from aivj.serving.app import create_scoring_app
+
+    try:
+        app = create_scoring_app(settings, args.registry, args.packs, poll_seconds=args.poll)
+    except (RegistryError, ValueError) as exc:
+        print(f"aivj serve: {exc}", file=sys.stderr)
+        return 2
+    print(f"aivj serve: champion {app.state.holder.get().version} on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -37,6 +37,7 @@ class CouplingDataModule(L.LightningDataModule):
         seed: int = 0,
         train_collections: list[str] | None = None,
         test_collections: list[str] | None = None,
+        live_weights: Callable[[np.ndarray, np.ndarray], np.ndarray | None] | None = None,
     ) -> None:
         super().__init__()
         if data_dir is None and generator is None:
@@ -47,7 +48,10 @@ class CouplingDataModule(L.LightningDataModule):
         # which cannot rebuild OmegaConf's ListConfig
         train_collections = [str(c) for c in train_collections] if train_collections else None
         test_collections = [str(c) for c in test_collections] if test_collections else None
-        self.save_hyperparameters(ignore=["generator"], logger=False)
+        self.save_hyperparameters(ignore=["generator", "live_weights"], logger=False)
+        # (packs, pairs) of the regular training pairs -> weights or None; e.g. aivj.stream.reader.LiveWeights,
+        # named by the config (data.live_weights), never imported here: datamodules import only the contract
+        self.live_weights = live_weights
         self.generator = generator if data_dir is None else None  # a folder the user names wins
         self.data_dir = Path(data_dir) if data_dir else None
         self.val_split_names = ["val", "golden"]
@@ -97,10 +101,16 @@ class CouplingDataModule(L.LightningDataModule):
             rank=rank,
             world_size=world,
             groups=self.hparams.batch_groups,
+            regular_weights=self._live_weights_of(train, regular) if self.live_weights is not None else None,
         )
         if self.trainer is not None:
             self.train_sampler.set_epoch(self.trainer.current_epoch)
         return self._loader(train, batch_sampler=self.train_sampler)
+
+    def _live_weights_of(self, train: PairSplit, regular: np.ndarray) -> Callable[[], np.ndarray | None]:
+        packs = train.keys["pack"].to_numpy(zero_copy_only=False)[regular]
+        pairs = train.keys["pair"].to_numpy(zero_copy_only=False)[regular]
+        return lambda: self.live_weights(packs, pairs)
 
     def val_dataloader(self) -> list[DataLoader]:
         return [self.eval_loader(s) for s in self.val_split_names]

@@ -14,14 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset
 
-from aivj.contract.layout import pairs_dataset, read_presets
-from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
+from aivj.contract.layout import pairs_dataset, read_presets, stored_rows_current
+from aivj.contract.schema import FEATURE_DIM, PAIR_ROW_COLUMNS, PARTITION_COLUMNS, RENDER_DIM
 
 RENDER_COLUMNS = ("render_summary", "render_layout", "render_motion")
-PAIR_COLUMNS = ["pack", "fg_id", "bg_id", "spatial_score", "temporal_score", "score", "rank", "is_elite", "split"]
+PAIR_COLUMNS = ["pack", "pair", "fg_id", "bg_id", "spatial_score", "temporal_score", "score", "rank", "is_elite", "split"]
 
 
 def one_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -128,9 +129,10 @@ class PairSplit(Dataset):
     18 ms on a busy 2-core machine against 0.2 ms single-threaded (docs/benchmarks.md).
     """
 
-    def __init__(self, presets: PresetTable, columns: dict[str, np.ndarray]) -> None:
+    def __init__(self, presets: PresetTable, columns: dict[str, np.ndarray], keys: dict[str, pa.Array] | None = None) -> None:
         self.presets = presets
         self.cols = columns
+        self.keys = keys  # "pack", "pair" per row (Arrow: converted only by who asks, e.g. a live-weights hook)
 
     def __len__(self) -> int:
         return len(self.cols["score"])
@@ -155,25 +157,56 @@ def take_batch(batch):
     return batch
 
 
+_NO_PREBUFFER = ds.ParquetFragmentScanOptions(pre_buffer=False)  # small local files: coalesced async reads cost more
+
+
+def _read(dataset: ds.Dataset, columns: list[str], filter_expr: ds.Expression | None) -> pa.Table:
+    """``dataset.to_table`` on one thread; without a filter, file by file with ParquetFile (half the
+    CPU of the dataset scanner on 104,040 pairs, docs/benchmarks.md)."""
+    if filter_expr is not None or set(columns) & set(PARTITION_COLUMNS):
+        return dataset.to_table(columns=columns, filter=filter_expr, use_threads=False, fragment_scan_options=_NO_PREBUFFER)
+    parts = [pq.ParquetFile(f.path, pre_buffer=False).read(columns=columns, use_threads=False) for f in dataset.get_fragments()]
+    return pa.concat_tables(parts) if parts else dataset.schema.empty_table().select(columns)
+
+
+def scan_pairs(
+    data_dir: Path, presets: PresetTable, columns: list[str], filter_expr: ds.Expression | None = None
+) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """The pairs' ``columns`` (partition pruning through ``filter_expr``) and each pair's FG and BG row
+    in ``presets``: the rows stored by write_dataset while presets.parquet is the one they were written
+    against (integers, no string ids read), else the id join."""
+    dataset = pairs_dataset(data_dir)
+    keys = list(PAIR_ROW_COLUMNS) if stored_rows_current(dataset, data_dir) else ["fg_id", "bg_id"]
+    table = _read(dataset, [*columns, *(k for k in keys if k not in columns)], filter_expr)
+    if keys[0] == "fg_row":
+        rows = [table[k].to_numpy().astype(np.int64) for k in keys]
+        if not len(rows[0]) or max(r.max() for r in rows) < len(presets.ids):
+            return table, *rows
+        table = _read(dataset, [*columns, "fg_id", "bg_id"], filter_expr)  # not ours: join by id
+    where = f"{data_dir}/pairs"
+    return table, presets.index_of(table["fg_id"], f"{where} fg_id"), presets.index_of(table["bg_id"], f"{where} bg_id")
+
+
 def load_splits(
     data_dir: Path, presets: PresetTable, splits: list[str], filter_expr: ds.Expression | None = None
 ) -> dict[str, PairSplit]:
     """Read the pair columns once (partition pruning through ``filter_expr``) and cut them by split."""
-    dataset = pairs_dataset(data_dir)
     expr = pc.field("split").isin(splits)
     if filter_expr is not None:
         expr = expr & filter_expr
-    table = dataset.to_table(columns=PAIR_COLUMNS, filter=expr)
+    columns = [c for c in PAIR_COLUMNS if c not in ("fg_id", "bg_id")]  # scan_pairs reads what the join needs
+    table, fg_idx, bg_idx = scan_pairs(data_dir, presets, columns, expr)
     if table.num_rows == 0:
         raise ValueError(f"{data_dir}/pairs: no pairs in splits {splits}")
+    dataset = pairs_dataset(data_dir)
     # rank01 needs each pack's size over the whole dataset, not only the selected rows.
     packs = dataset.to_table(columns=["pack"])["pack"]
     sizes = pc.value_counts(packs).flatten()
     n_pack = sizes[1].to_numpy()[pc.index_in(table["pack"], value_set=sizes[0]).to_numpy()].astype(np.int64)
     rank = table["rank"].to_numpy()
     cols = {
-        "fg_idx": presets.index_of(table["fg_id"], f"{data_dir}/pairs fg_id"),
-        "bg_idx": presets.index_of(table["bg_id"], f"{data_dir}/pairs bg_id"),
+        "fg_idx": fg_idx,
+        "bg_idx": bg_idx,
         "score": table["score"].to_numpy().astype(np.float32),
         "rank01": (1 - (rank - 1) / np.maximum(n_pack - 1, 1)).astype(np.float32),
         "spatial": table["spatial_score"].fill_null(float("nan")).to_numpy().astype(np.float32),
@@ -181,7 +214,11 @@ def load_splits(
         "is_elite": table["is_elite"].to_numpy(zero_copy_only=False).astype(bool),
     }
     split = pc.index_in(table["split"], value_set=pa.array(splits)).to_numpy(zero_copy_only=False)
-    return {s: PairSplit(presets, {k: v[split == i] for k, v in cols.items()}) for i, s in enumerate(splits)}
+    keys = {"pack": one_array(table["pack"]), "pair": one_array(table["pair"])}
+    return {
+        s: PairSplit(presets, {k: v[split == i] for k, v in cols.items()}, {k: v.filter(split == i) for k, v in keys.items()})
+        for i, s in enumerate(splits)
+    }
 
 
 def restrict_to_collections(split: PairSplit, data_dir: Path, collections: list[str], name: str) -> PairSplit:
@@ -197,4 +234,5 @@ def restrict_to_collections(split: PairSplit, data_dir: Path, collections: list[
     keep = inside[split.cols["fg_idx"]] & inside[split.cols["bg_idx"]]
     if not keep.any():
         raise ValueError(f"{data_dir}: split {name} has no pair with both presets from {collections}")
-    return PairSplit(split.presets, {k: v[keep] for k, v in split.cols.items()})
+    keys = {k: v.filter(keep) for k, v in split.keys.items()} if split.keys else None
+    return PairSplit(split.presets, {k: v[keep] for k, v in split.cols.items()}, keys)

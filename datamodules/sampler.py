@@ -10,11 +10,16 @@ with regular pairs from the start of the epoch's order (``drop_last=True`` drops
 
 Deterministic for (seed, epoch); under DDP each rank takes a disjoint shard of both
 pools, so no regular pair is seen by two ranks in an epoch.
+
+``regular_weights`` (optional, e.g. the streaming reweighter's live weights) is called at the start of
+every epoch and answers one weight per regular pair (in ``regular_indices`` order) or None; with weights,
+that epoch's regular pairs are drawn with replacement in proportion to them (the batch shape and the
+elite ratio are unchanged), with None the epoch is the uniform one above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -32,6 +37,7 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         world_size: int = 1,
         drop_last: bool = False,
         groups: int = 1,
+        regular_weights: Callable[[], np.ndarray | None] | None = None,
     ) -> None:
         if regular_per_batch < 1 or groups < 1:
             raise ValueError(f"regular_per_batch and groups must be >= 1, got {regular_per_batch} and {groups}")
@@ -42,6 +48,9 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         regular = np.asarray(regular_indices, dtype=np.int64)
         per_rank = len(regular) // world_size if world_size > 1 else len(regular)
         self.regular = regular[rank::world_size][:per_rank]
+        self._shard = lambda a: np.asarray(a, dtype=np.float64)[rank::world_size][:per_rank]
+        self.regular_weights, self.n_regular_in = regular_weights, len(regular)
+        self.last_epoch_weighted = False
         if len(self.regular) == 0:
             raise ValueError("the training split holds no regular (non-elite) pairs")
         self.groups = int(groups)
@@ -58,6 +67,17 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         n = len(self.regular)
         return max(n // self.regular_per_batch, 1) if self.drop_last else -(-n // self.regular_per_batch)
 
+    def _epoch_weights(self) -> np.ndarray | None:
+        weights = self.regular_weights() if self.regular_weights is not None else None
+        if weights is None:
+            return None
+        if len(weights) != self.n_regular_in:
+            raise ValueError(f"regular_weights: {len(weights)} weights for {self.n_regular_in} regular pairs")
+        weights = self._shard(weights)
+        if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
+            raise ValueError("regular_weights: weights must be finite, >= 0 and not all 0")
+        return weights
+
     def _elite_stream(self, rng: np.random.Generator, count: int) -> np.ndarray:
         passes = -(-count // max(len(self.elite), 1))
         return np.concatenate([rng.permutation(self.elite) for _ in range(passes)])[:count]
@@ -68,6 +88,10 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         n_batches = len(self)
         # Cycle the epoch's order so the last batch is full: the ratio stays exact in every batch.
         regular = np.resize(order, n_batches * self.regular_per_batch)
+        weights = self._epoch_weights()
+        self.last_epoch_weighted = weights is not None
+        if weights is not None:
+            regular = rng.choice(self.regular, size=len(regular), replace=True, p=weights / weights.sum())
         elite = self._elite_stream(rng, n_batches * self.elite_per_batch)
         counts: dict[int, int] = {}
         for b in range(n_batches):

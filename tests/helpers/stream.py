@@ -71,3 +71,10 @@ def rig(redis_srv, tmp_path):
     (tmp_path / "logs").mkdir()
     yield Rig(redis_srv, r, Keys("aivj:"), tmp_path / "logs", tmp_path / "state", StreamMetrics.create())
     r.close()
+
+
+def event_of(fields: dict):
+    """The event a stream entry carries."""
+    from aivj.stream.events import parse
+
+    return parse(fields[b"event"])

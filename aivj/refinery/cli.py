@@ -156,6 +156,12 @@ def cmd_score(args) -> int:
     print(
         f"wrote {n} eval rows and {len(kept)} pairs to {out}; score mean {s.mean():.2f}, >=4: {(s >= 4).sum()}, <=2: {(s <= 2).sum()}"
     )
+    if args.events:  # the streaming reweighter tails these (docs/streaming.md)
+        from aivj.stream.writer import write_score_events
+
+        cols = table.select(["pair", "score", "rank"]).to_pydict()
+        log = write_score_events(args.events, "refine score", read.pack, cols["pair"], cols["score"], cols["rank"], fg, bg)
+        print(f"appended {len(kept)} score events to {log}")
     return EXIT_OK if len(kept) == read.rows_in else EXIT_PARTIAL
 
 
@@ -227,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="render and score a coupled pack (manifest.jsonl): eval.jsonl + pairs table")
     p.add_argument("pack")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--events", metavar="DIR", default=None, help="also append one score/rank event per pair to DIR/refinery_v2_<date>.log"
+    )
     _render_args(p)
     p = sub.add_parser("alchemy", help="generate coupled FG/BG pairs from seed presets")
     p.add_argument("seeds", nargs="+")

@@ -1,0 +1,53 @@
+"""The daemon's Prometheus metrics, with the names the monitoring dashboards and alert rules query."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge
+
+STATES = ["idle", "ingesting", "training", "gating", "promoting", "paused", "backoff"]
+DECISIONS = ["none", "promoted", "rejected", "rolled_back", "skipped", "failed"]
+FAST_FIGURES = ("fast/pairwise_acc", "fast/mae")
+
+
+class DaemonMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.state = Enum("aivj_daemon_state", "What the daemon is doing", states=STATES, registry=r)
+        self.last_decision = Enum("aivj_daemon_last_decision", "Decision of the last run", states=DECISIONS, registry=r)
+        self.runs = Counter("aivj_daemon_runs", "Finished runs by decision", ["decision"], registry=r)
+        self.failures = Gauge("aivj_daemon_consecutive_failures", "Failed runs in a row", registry=r)
+        self.last_run = Gauge("aivj_daemon_last_run_timestamp_seconds", "When the last run finished", registry=r)
+        self.heartbeat = Gauge("aivj_daemon_heartbeat_timestamp_seconds", "Last scheduler tick", registry=r)
+        self.progress = Gauge("aivj_training_progress_ratio", "Progress of the current training run (0..1)", registry=r)
+        self.epoch = Gauge("aivj_training_epoch", "Epochs finished in the current training stage", registry=r)
+        self.golden = Gauge("aivj_golden_pass_rate", "Champion's golden pass rate at the last gate", ["path"], registry=r)
+        self.fast = Gauge("aivj_fast_set_metric", "Champion's fast regression set figures", ["metric", "path"], registry=r)
+        self.drift = Gauge("aivj_drift_kl", "KL of the candidate's predictions from the champion's", ["path"], registry=r)
+        self.champion = Gauge("aivj_champion_info", "The champion version (value 1)", ["version"], registry=r)
+
+    def set_state(self, state: str) -> None:
+        self.state.state(state)
+
+    def publish_gate(self, figures: dict | None, drift: dict, paths, champion: str | None) -> None:
+        """Figures of the model that is champion after the decision, drift of the candidate judged."""
+        from aivj.contract.scoring_paths import metric_name
+
+        for path in paths:
+            value = (figures or {}).get(metric_name(path, "golden/pass_rate"))
+            if value is not None:
+                self.golden.labels(path).set(value)
+            for name in FAST_FIGURES:
+                value = (figures or {}).get(metric_name(path, name))
+                if value is not None:
+                    self.fast.labels(name.split("/")[1], path).set(value)
+            if path in drift:
+                self.drift.labels(path).set(drift[path])
+        if champion:
+            self.champion.clear()
+            self.champion.labels(champion).set(1)
+
+    def finish_run(self, decision: str, failures: int, when: float) -> None:
+        self.runs.labels(decision).inc()
+        self.last_decision.state(decision)
+        self.failures.set(failures)
+        self.last_run.set(when)

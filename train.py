@@ -32,6 +32,7 @@ from aivj.training import (  # noqa: E402
     report_and_register,
     save_metrics,
     scalar_metrics,
+    warm_start,
 )
 from aivj.validate import exit_on_bad_config  # noqa: E402
 
@@ -42,6 +43,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule: L.LightningDataModule = build(cfg.data)
     model: L.LightningModule = build(cfg.model)
+    if cfg.get("init_from") and not cfg.get("ckpt_path"):
+        warm_start(model, cfg.init_from)  # the daemon's incremental runs start from the champion's weights
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers)

@@ -139,3 +139,20 @@ def report_and_register(cfg: DictConfig, model: Any, datamodule: Any, metrics: d
         rules=PromotionRules.from_config(cfg.registry),
     )
     log.info(f"registry: {version} {'promoted to champion' if promoted else 'kept as candidate'} ({reason})")
+
+
+def warm_start(model: Any, ckpt_path: str) -> None:
+    """Load only the weights of ``ckpt_path`` (read without running code) into ``model``; one line when they do not fit."""
+    from aivj.inference.checkpoint import read_checkpoint
+
+    state = read_checkpoint(ckpt_path)["state_dict"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"init_from={ckpt_path}: its weights do not fit this model ({one_line_of(exc)})") from None
+    log.info(f"warm start: weights from {ckpt_path}")
+
+
+def one_line_of(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__

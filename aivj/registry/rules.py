@@ -111,22 +111,27 @@ def _against_champion(candidate: dict, champion: dict, rules: PromotionRules) ->
     return True, f"{name} {new:.4f} vs champion {old:.4f}, no gated figure worse by more than {rules.tolerance}"
 
 
-def decide_promotion(candidate: dict, champion: dict | None, rules: PromotionRules = PromotionRules()) -> tuple[bool, str]:
-    """(promote?, the reason in one line). The gates apply even when there is no champion."""
+def decide_promotion(
+    candidate: dict, champion: dict | None, rules: PromotionRules = PromotionRules(), gates: dict | None = None
+) -> tuple[bool, str]:
+    """(promote?, the reason in one line). The gates apply even when there is no champion.
+
+    ``gates``: per-path gates in the form of ``thresholds.PATH_GATES`` (default: those); the daemon passes its configured ones.
+    """
     golden = lookup(candidate, rules.golden_metric)
     if golden is None:
         return False, f"candidate has no golden pass rate ({', '.join(rules.golden_metric)})"
     if golden < rules.golden_threshold:
         return False, f"golden pass rate {golden:.4f} < {rules.golden_threshold}"
     for path in rules.required_paths:
-        ok, line = check_path(candidate, path)
+        ok, line = check_path(candidate, path, gates)
         if not ok:
             return False, f"candidate fails required path: {line}"
-    passes = "; ".join(check_path(candidate, p)[1] for p in rules.required_paths)
+    passes = "; ".join(check_path(candidate, p, gates)[1] for p in rules.required_paths)
     if champion is None:
         return True, f"no champion yet; {passes}"
     for path in rules.required_paths:
-        ok, line = check_path(champion, path)
+        ok, line = check_path(champion, path, gates)
         if not ok:
             return True, f"champion fails required path ({line}); {passes}"
     promote, reason = _against_champion(candidate, champion, rules)

@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "export": ("aivj.export.cli", "write pairs-quality.v0.json for a pack, or an ONNX model"),
     "validate": ("aivj.validate", "compose train.py's config with overrides and check it before a long run"),
     "pipeline": ("aivj.pipeline.cli", "ingest -> search -> train -> gate -> promote -> report -> export"),
+    "daemon": ("aivj.daemon.cli", "start|status|stop|run-once: find new data, train, gate, promote, report"),
     "serve": ("aivj.serving.cli", "the scoring service: score pairs, a pack's top-k, with the hot-swapped champion"),
     "monitoring": ("aivj.monitoring.cli", "generate the alert rules, Prometheus/Alertmanager examples, Grafana dashboard"),
     "stream": ("aivj.stream.cli", "tail refinery_v2_*.log into Redis, apply live weights, read a pack's top-k"),

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "daemon": ("aivj.daemon.cli", "start|status|stop|run-once: find new data, train, gate, promote, report"),
     "serve": ("aivj.serving.cli", "the scoring service: score pairs, a pack's top-k, with the hot-swapped champion"),
     "monitoring": ("aivj.monitoring.cli", "generate the alert rules, Prometheus/Alertmanager examples, Grafana dashboard"),
+    "report": ("aivj.report.cli", "release quality report: a candidate against the champion, HTML + Markdown"),
     "stream": ("aivj.stream.cli", "tail refinery_v2_*.log into Redis, apply live weights, read a pack's top-k"),
 }
 

@@ -27,7 +27,10 @@ PASSING = {
 }
 
 
-def register_tiny(registry_dir: Path, tmp: Path, metrics: dict, name: str, seed: int = 0, histogram=None) -> str:
+def register_tiny(
+    registry_dir: Path, tmp: Path, metrics: dict, name: str, seed: int = 0, histogram=None, plots: dict | None = None
+) -> str:
+    """``histogram``: the reference histogram's counts; ``plots``: {png name: bytes} of the run's report."""
     torch.manual_seed(seed)
     module = TinyCouplingModule()
     run = Path(tmp) / name
@@ -45,6 +48,9 @@ def register_tiny(registry_dir: Path, tmp: Path, metrics: dict, name: str, seed:
     )
     if histogram is not None:
         (run / "pred_histograms.json").write_text(json.dumps({"bins": len(histogram), "by_epoch": {"0": histogram}}))
+    for png, data in (plots or {}).items():
+        (run / "report_plots").mkdir(exist_ok=True)
+        (run / "report_plots" / png).write_bytes(data)
     data = Path(tmp) / "data"
     data.mkdir(exist_ok=True)
     (data / "pairs.parquet").write_bytes(b"same data for every version")

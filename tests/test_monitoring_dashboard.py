@@ -1,10 +1,8 @@
 """Every dashboard panel and alert rule queries metric names an exporter really publishes.
 
-The scoring service's and the streaming reweighter's names are scraped from their apps' /metrics.
-The daemon has no exporter in the tree yet: its names are the list agreed between the exporters
-(the metrics contract of issues 16-18), written out here rather than read from aivj.monitoring.names,
-so the dashboard is not checked against its own source. Replace it with a scrape once the daemon's
-status app exists.
+Each name is scraped from a real exporter's /metrics: ``aivj serve`` after a score and a top-k, the
+streaming reweighter's app, and the daemon's status app with its metrics and the rollback webhook
+it mounts (after one rollback, so the webhook's counter exists).
 """
 
 from __future__ import annotations
@@ -28,21 +26,6 @@ from tests.test_export_pairs_quality import make_pack
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "aivj.json"
 RULES = ROOT / "deploy" / "prometheus" / "aivj-rules.yml"
-DAEMON_CONTRACT = {
-    "aivj_daemon_state",
-    "aivj_daemon_last_decision",
-    "aivj_daemon_runs_total",
-    "aivj_daemon_consecutive_failures",
-    "aivj_daemon_last_run_timestamp_seconds",
-    "aivj_daemon_heartbeat_timestamp_seconds",
-    "aivj_training_progress_ratio",
-    "aivj_training_epoch",
-    "aivj_fast_set_metric",
-    "aivj_golden_pass_rate",
-    "aivj_drift_kl",
-    "aivj_champion_info",
-    "aivj_rollbacks_total",  # the rollback webhook the daemon's status app mounts (tests/test_monitoring_rollback.py)
-}
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",), "unknown": ("",)}
 
 
@@ -75,7 +58,26 @@ def exporters(tmp_path_factory):
     from aivj.stream.keys import Keys
 
     stream, _ = stream_app(None, Keys(), ServiceSettings(name="stream", data_dir=tmp / "stream"))
-    return {"serve": serve, "stream": published(TestClient(stream).get("/metrics").text), "daemon": DAEMON_CONTRACT}
+    return {"serve": serve, "stream": published(TestClient(stream).get("/metrics").text), "daemon": _daemon(tmp, reg_dir)}
+
+
+def _daemon(tmp, reg_dir) -> set[str]:
+    from aivj.daemon.metrics import DaemonMetrics
+    from aivj.daemon.status import create_status_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIVJ_SHIPPED_DIR", "")
+        mp.setenv("AIVJ_ROLLBACK_TOKEN", "t0ken")
+        mp.setenv("AIVJ_HOME", str(tmp / "home"))
+        app = create_status_app(tmp / "home" / "daemon", reg_dir, ServiceSettings(name="daemon", data_dir=tmp / "daemon"))
+        DaemonMetrics(app.state.metrics)
+        client, reg = TestClient(app), Registry(reg_dir)
+        bad = register_tiny(reg_dir, tmp, PASSING, "bad", seed=1)
+        reg.set_champion(bad, "test")
+        alert = {"status": "firing", "labels": {"alertname": "AivjDriftHigh", "action": "rollback", "version": bad}}
+        answer = client.post("/alerts/rollback", json={"alerts": [alert]}, headers={"Authorization": "Bearer t0ken"})
+        assert answer.json()["rolled_back"], answer.text
+        return published(client.get("/metrics").text)
 
 
 def _names(expr: str) -> set[str]:
@@ -95,6 +97,14 @@ def test_the_exporters_publish_what_the_contract_gives_each(exporters):
         "aivj_stream_pending_events",
         "aivj_stream_last_applied_timestamp_seconds",
     } <= exporters["stream"]
+    assert {
+        "aivj_daemon_state",
+        "aivj_daemon_runs_total",
+        "aivj_daemon_heartbeat_timestamp_seconds",
+        "aivj_training_progress_ratio",
+        "aivj_fast_set_metric",
+        "aivj_rollbacks_total",
+    } <= exporters["daemon"]
 
 
 def test_every_panel_queries_published_names(exporters):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 SCORE_MIN, SCORE_MAX = 0.0, 5.0  # the pairs table's score range
 MAX_ID_CHARS = 128
@@ -34,7 +34,13 @@ class Event:
 
     def line(self) -> str:
         """The canonical line (compact JSON, no newline): what the log holds and the stream carries."""
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, separators=(",", ":"))
+        d = {"id": self.id, "time": self.time, "pack": self.pack, "pair": self.pair, "score": self.score, "rank": self.rank}
+        d["source"] = self.source
+        if self.fg is not None:
+            d["fg"] = self.fg
+        if self.bg is not None:
+            d["bg"] = self.bg
+        return json.dumps(d, separators=(",", ":"))  # dataclasses.asdict deep-copies: 5x slower
 
 
 class BadEvent(ValueError):

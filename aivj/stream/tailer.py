@@ -144,7 +144,8 @@ class Tailer:
         state, good, bad = self.files[key], [], []
         for pos, raw in lines:
             try:
-                good.append(ev.parse(raw).line())
+                ev.parse(raw)
+                good.append(raw)  # the line as written, now known to be an event
             except ev.BadEvent as exc:
                 bad.append(
                     {

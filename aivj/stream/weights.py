@@ -8,9 +8,10 @@ A pair's sampling weight is its quality plus a momentum that fades with the conf
 
 A pair's first event has m = 0. An event older than the pair's last applied one is stale: it is
 recorded as seen and changes nothing (two workers may apply one pair's events out of order). ``next_state``
-is the reference; ``APPLY_LUA`` is what the workers run inside Redis, so reading the previous state,
-writing the new one, marking the event id applied and XACK happen in one atomic step: a worker that dies
-leaves an event either wholly applied and acknowledged or not at all, and a replay changes nothing.
+is the reference; ``APPLY_LUA`` is what the workers run inside Redis, one call per batch, so reading the
+previous state, writing the new one, marking the event id applied and XACK happen in one atomic step: a
+worker that dies leaves a batch either wholly applied and acknowledged or not at all, and a replay changes
+nothing.
 """
 
 from __future__ import annotations
@@ -56,45 +57,51 @@ def next_state(prev: dict | None, score: float, rank: int, time: float, p: Weigh
     return APPLIED, {"weight": weight, "m": m, "score": score, "rank": rank, "time": time}
 
 
-# KEYS: stream, applied flag, pair hash, pack's sorted set, packs set
-# ARGV: group, entry id ('' = none to ack), event id, pack, pair, score, rank, time, source, fg, bg,
-#       half_life_s, score_gain, rank_gain, min, max, dedup_ttl_s, score_max
-# Returns {outcome code, weight}: 1 applied, 0 duplicate, 2 stale. Numbers go back as strings (a Lua
-# number returned to Redis is cut to an integer); Redis writes Lua numbers passed to commands in full.
+# One call applies a whole batch of entries, in order. KEYS: the stream.
+# ARGV: group, key prefix, half_life_s, score_gain, rank_gain, min, max, dedup_ttl_s, score max, then per entry
+#       its stream id ('' = nothing to ack) and its event line (already validated by events.parse).
+# Returns one code per entry: 1 applied, 0 duplicate, 2 stale. Keys are built from the prefix (keys.py);
+# Redis writes Lua numbers passed to commands in full (%.17g), so weights round-trip exactly.
 APPLY_LUA = r"""
-local function ack()
-  if ARGV[2] ~= '' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) end
-end
+local group, prefix = ARGV[1], ARGV[2]
+local half_life, score_gain, rank_gain = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local wmin, wmax, ttl, score_max = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local function clamp(x, lo, hi) if x < lo then return lo elseif x > hi then return hi end return x end
-if redis.call('EXISTS', KEYS[2]) == 1 then ack() return {0, ''} end
-local score, rank, t = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local wmin, wmax = tonumber(ARGV[15]), tonumber(ARGV[16])
-local prev = redis.call('HMGET', KEYS[3], 'score', 'rank', 'time', 'm', 'n')
-local m = 0
-if prev[1] then
-  local pt = tonumber(prev[3])
-  if t < pt then
-    redis.call('SET', KEYS[2], '1', 'EX', ARGV[17])
-    ack()
-    return {2, ''}
-  end
-  local decay = 2 ^ (-(t - pt) / tonumber(ARGV[12]))
-  local drank = (math.log(tonumber(prev[2])) - math.log(rank)) / math.log(2)
-  m = tonumber(prev[4]) * decay + tonumber(ARGV[13]) * (score - tonumber(prev[1])) + tonumber(ARGV[14]) * drank
-  m = clamp(m, -wmax, wmax)
-end
-local w = clamp(score / tonumber(ARGV[18]) + m, wmin, wmax)
 local now = redis.call('TIME')
-local fields = {'weight', w, 'm', m, 'score', ARGV[6], 'rank', ARGV[7], 'time', ARGV[8], 'event', ARGV[3],
-  'source', ARGV[9], 'applied_at', now[1] .. '.' .. string.format('%06d', tonumber(now[2])), 'n', (tonumber(prev[5]) or 0) + 1}
-if ARGV[10] ~= '' then table.insert(fields, 'fg') table.insert(fields, ARGV[10]) end
-if ARGV[11] ~= '' then table.insert(fields, 'bg') table.insert(fields, ARGV[11]) end
-redis.call('HSET', KEYS[3], unpack(fields))
-redis.call('ZADD', KEYS[4], w, ARGV[5])
-redis.call('SADD', KEYS[5], ARGV[4])
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[17])
-ack()
-return {1, string.format('%.17g', w)}
+local applied_at = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
+local out = {}
+for i = 10, #ARGV, 2 do
+  local entry, e = ARGV[i], cjson.decode(ARGV[i + 1])
+  local pair = string.format('%d', e.pair)
+  local seen, hash = prefix .. 'applied:' .. e.id, prefix .. 'pair:' .. e.pack .. ':' .. pair
+  local code = 1
+  if redis.call('EXISTS', seen) == 1 then
+    code = 0
+  else
+    local prev = redis.call('HMGET', hash, 'score', 'rank', 'time', 'm', 'n')
+    local m = 0
+    if prev[1] and e.time < tonumber(prev[3]) then
+      code = 2
+    elseif prev[1] then
+      local decay = 2 ^ (-(e.time - tonumber(prev[3])) / half_life)
+      local drank = (math.log(tonumber(prev[2])) - math.log(e.rank)) / math.log(2)
+      m = clamp(tonumber(prev[4]) * decay + score_gain * (e.score - tonumber(prev[1])) + rank_gain * drank, -wmax, wmax)
+    end
+    if code == 1 then
+      local w = clamp(e.score / score_max + m, wmin, wmax)
+      redis.call('HSET', hash, 'weight', w, 'm', m, 'score', e.score, 'rank', e.rank, 'time', e.time, 'event', e.id,
+        'source', e.source, 'applied_at', applied_at, 'n', (tonumber(prev[5]) or 0) + 1)
+      if e.fg then redis.call('HSET', hash, 'fg', e.fg) end
+      if e.bg then redis.call('HSET', hash, 'bg', e.bg) end
+      redis.call('ZADD', prefix .. 'topk:' .. e.pack, w, pair)
+      redis.call('SADD', prefix .. 'packs', e.pack)
+    end
+    redis.call('SET', seen, '1', 'EX', ttl)
+  end
+  if entry ~= '' then redis.call('XACK', KEYS[1], group, entry) end
+  out[#out + 1] = code
+end
+return out
 """
 
 OUTCOME_OF_CODE = {1: APPLIED, 0: DUPLICATE, 2: STALE}

@@ -89,51 +89,29 @@ class Worker:
 
     def apply(self, entries: list) -> int:
         p, k = self.params, self.keys
-        pipe = self.r.pipeline(transaction=False)
-        events = []
+        events, args = [], []
         for entry_id, fields in entries:
             raw = fields.get(b"event", fields.get("event")) if fields else None
             try:
-                e = parse(raw if raw is not None else b"")
+                events.append(parse(raw if raw is not None else b""))
             except BadEvent:  # a producer other than the tailer wrote it: acknowledge, count, go on
                 self.r.xack(k.stream, self.group, entry_id)
                 self.counts["unreadable"] += 1
                 continue
-            events.append(e)
-            self.script(
-                keys=[k.stream, k.applied(e.id), k.pair(e.pack, e.pair), k.topk(e.pack), k.packs],
-                args=[
-                    self.group,
-                    entry_id,
-                    e.id,
-                    e.pack,
-                    e.pair,
-                    repr(e.score),
-                    e.rank,
-                    repr(e.time),
-                    e.source,
-                    e.fg or "",
-                    e.bg or "",
-                    p.half_life_s,
-                    p.score_gain,
-                    p.rank_gain,
-                    p.min,
-                    p.max,
-                    self.dedup_ttl_s,
-                    SCORE_MAX,
-                ],
-                client=pipe,
-            )
-        results = pipe.execute() if events else []
+            args += [entry_id, raw]
+        if not events:
+            return len(entries)
+        head = [self.group, k.prefix, p.half_life_s, p.score_gain, p.rank_gain, p.min, p.max, self.dedup_ttl_s, SCORE_MAX]
+        codes = self.script(keys=[k.stream], args=head + args)
         now = self.clock()
-        for e, (code, _) in zip(events, results):
+        for e, code in zip(events, codes):
             outcome = OUTCOME_OF_CODE[int(code)]
             self.counts[outcome] += 1
             if self.metrics:
                 self.metrics.events.labels(outcome).inc()
                 if outcome == "applied":
                     self.metrics.lag.observe(max(now - e.time, 0.0))
-        if self.metrics and events:
+        if self.metrics:
             self.metrics.last_applied.set(now)
         return len(entries)
 

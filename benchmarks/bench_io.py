@@ -11,12 +11,15 @@
 3. Times, on one process, loading the training arrays (fg[N,64], bg[N,64], score[N]) from: JSONL
    (the reference: every ratio is to the JSONL rate measured in this run), CSV, re-parsing .milk
    files (``--reparse-pairs`` pairs; rate per pair), and Parquet through the datamodule's readers
-   (``PresetTable.load``: the memory-mapped .presets.arrow, or presets.parquet without it; pairs
-   scanned for fg_id, bg_id, score; ids joined by ``PresetTable.index_of``), cold (nothing in
-   memory) and warm (the presets table already loaded, as between epochs), full and filtered to
-   the top partitions (``score_bin=4`` or ``rank_quartile=Q1``); then the whole datamodule load
+   (``PresetTable.load``: the memory-mapped .presets.arrow, or presets.parquet without it;
+   ``scan_pairs``: score plus the preset rows stored in the pairs files (layout 3), or as layout 2
+   the string ids joined by ``PresetTable.index_of``), cold (nothing in memory) and warm (the
+   presets table already loaded, as between epochs), full and filtered to the top partitions
+   (``score_bin=4`` or ``rank_quartile=Q1``), "dense" (fg/bg gathered with ``np.take``) or "rows"
+   (the preset rows and the score: what training keeps); then the whole datamodule load
    (``PresetTable.load`` + ``load_splits``). Files were just written: all reads hit the page cache.
-Wall and process CPU seconds are both printed because the machine may be shared.
+Wall and process CPU seconds are both printed (best of 7; JSONL best of 2) because the machine may
+be shared; the ratios are to JSONL measured in the same run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -53,7 +57,7 @@ from aivj.milk.batch import load_preset_file
 from aivj.milk.features import extract_features
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
-from datamodules.pairs import PresetTable, load_splits
+from datamodules.pairs import PresetTable, load_splits, scan_pairs
 
 PACK = "aivj_coupled_refinery_v2"
 
@@ -208,11 +212,22 @@ def read_reparse(pack: Path, limit: int):
 TOP = (pc.field("score_bin") == 4) | (pc.field("rank_quartile") == "Q1")
 
 
-def read_parquet(out: Path, top_only: bool, presets: PresetTable | None = None):
-    """Pairs (all, or the top partitions) joined to preset features; ``presets`` = already loaded."""
+def read_parquet(out: Path, top_only: bool, presets: PresetTable | None = None, dense: bool = True):
+    """Pairs (all, or the top partitions) joined to preset features; ``presets`` = already loaded.
+    ``dense``: gather fg[N, 64] and bg[N, 64]; else the preset rows (what training keeps) and the score."""
     presets = presets or PresetTable.load(out)
-    table = pairs_dataset(out).to_table(columns=["fg_id", "bg_id", "score"], filter=TOP if top_only else None)
-    return join(table, presets)
+    table, fg, bg = scan_pairs(out, presets, ["score"], TOP if top_only else None)
+    score = table["score"].to_numpy()
+    if not dense:
+        assert len(fg) == len(bg) == len(score)
+        return None, None, score
+    return np.take(presets.static, fg, axis=0), np.take(presets.static, bg, axis=0), score
+
+
+def read_parquet_id_join(out: Path, top_only: bool, presets: PresetTable | None = None, dense: bool = True):
+    """As a layout-2 dataset reads (no stored preset rows): the string ids scanned and joined."""
+    with mock.patch("datamodules.pairs.stored_rows_current", return_value=False):
+        return read_parquet(out, top_only, presets, dense)
 
 
 def read_parquet_no_ipc(out: Path, top_only: bool):
@@ -236,13 +251,15 @@ def read_datamodule(out: Path):
     return None, None, score  # indices and labels, as training uses them: no dense gather
 
 
-def timed(fn, *args) -> tuple[int, float, float]:
-    """(rows, wall seconds, process CPU seconds) of one call."""
-    w0, c0 = time.perf_counter(), time.process_time()
-    fg, bg, score = fn(*args)
-    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    assert fg is None or fg.shape == bg.shape == (len(score), FEATURE_DIM)
-    return len(score), wall, cpu
+def timed(fn, *args, repeat: int = 7) -> tuple[int, float, float]:
+    """(rows, wall seconds, process CPU seconds) of one call: the best of ``repeat`` (the machine is shared)."""
+    best_wall = best_cpu = float("inf")
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fg, bg, score = fn(*args)
+        best_wall, best_cpu = min(best_wall, time.perf_counter() - w0), min(best_cpu, time.process_time() - c0)
+        assert fg is None or fg.shape == bg.shape == (len(score), FEATURE_DIM)
+    return len(score), best_wall, best_cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,21 +306,27 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {"jsonl": jpath.stat().st_size, "csv": cpath.stat().st_size, "parquet": sum(f.stat().st_size for f in out.rglob("*.parquet")),
                  ".presets.arrow": (out / PRESETS_IPC).stat().st_size}  # fmt: skip
         print("sizes: " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()))
+        print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; Parquet rows: best of 7")
         print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         results = [
-            ("JSONL (json.loads per row)", *timed(read_jsonl, jpath)),
-            ("CSV (csv module)", *timed(read_csv, cpath)),
-            (f"re-parse .milk ({args.reparse_pairs} pairs)", *timed(read_reparse, reparse, args.reparse_pairs)),
-            ("Parquet full scan + preset join, cold (.presets.arrow)", *timed(read_parquet, out, False)),
-            ("Parquet full scan + preset join, cold (presets.parquet only)", *timed(read_parquet_no_ipc, out, False)),
-            ("Parquet filtered: score_bin=4 or Q1, cold", *timed(read_parquet, out, True)),
+            ("JSONL (json.loads per row), best of 2", *timed(read_jsonl, jpath, repeat=2)),
+            ("CSV (csv module)", *timed(read_csv, cpath, repeat=1)),
+            (f"re-parse .milk ({args.reparse_pairs} pairs)", *timed(read_reparse, reparse, args.reparse_pairs, repeat=1)),
+            ("Parquet full scan + preset join, dense, cold (.presets.arrow)", *timed(read_parquet, out, False)),
+            ("Parquet full scan + preset join, dense, cold (presets.parquet only)", *timed(read_parquet_no_ipc, out, False)),
+            ("Parquet full scan + id join (layout 2), dense, cold", *timed(read_parquet_id_join, out, False)),
+            ("Parquet filtered: score_bin=4 or Q1, dense, cold", *timed(read_parquet, out, True)),
             ("datamodule load: PresetTable.load + load_splits, cold", *timed(read_datamodule, out)),
         ]
         presets = PresetTable.load(out)  # what a loader keeps between epochs
-        read_parquet(out, False, presets)  # first touch of the mapped pages and the id keys
+        read_parquet(out, False, presets)  # first touch of the mapped pages
+        read_parquet_id_join(out, False, presets)  # and of the id keys
         results += [
-            ("Parquet full, presets in memory (warm)", *timed(read_parquet, out, False, presets)),
-            ("Parquet filtered, presets in memory (warm)", *timed(read_parquet, out, True, presets)),
+            ("Parquet full + preset rows, presets in memory (warm)", *timed(read_parquet, out, False, presets, False)),
+            ("Parquet filtered + preset rows, presets in memory (warm)", *timed(read_parquet, out, True, presets, False)),
+            ("Parquet full + id join (layout 2) rows, warm", *timed(read_parquet_id_join, out, False, presets, False)),
+            ("Parquet full, dense, presets in memory (warm)", *timed(read_parquet, out, False, presets)),
+            ("Parquet filtered, dense, presets in memory (warm)", *timed(read_parquet, out, True, presets)),
         ]
         print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         base_wall, base_cpu = results[0][1] / results[0][2], results[0][1] / results[0][3]

@@ -4,7 +4,7 @@ Directory layout::
 
     DIR/presets.parquet                       one row per distinct preset (content hash)
     DIR/.presets.arrow                        the same table as Arrow IPC (memory-mapped cache; hidden)
-    DIR/pairs/score_bin=<0..4>/rank_quartile=<Q1..Q4>/part-0.parquet
+    DIR/pairs/score_bin=<0..4>/rank_quartile=<Q1..Q4>/part-0.parquet   (+ fg_row, bg_row: rows in presets)
     DIR/elite.parquet                         the elite pairs again, small, for memory mapping
     DIR/_summary.json                         counts (rows_in / rows_written / rows_quarantined ...)
 """
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from aivj.contract.atomic import atomic_dir, atomic_path, write_json_atomic
 from aivj.contract.schema import (
     LAYOUT_VERSION,
+    PAIR_ROW_COLUMNS,
     PAIRS_SCHEMA,
     PARTITIONING,
     PRESETS_SCHEMA,
@@ -85,7 +86,7 @@ def write_dataset(presets: pa.Table, pairs: pa.Table, out_dir: Path, summary: di
     write_presets_ipc(presets, out_dir)
     with atomic_dir(out_dir / "pairs") as tmp:
         ds.write_dataset(
-            pairs,
+            with_preset_rows(pairs, presets, parquet_fingerprint(out_dir / "presets.parquet")),
             tmp,
             format="parquet",
             partitioning=ds.partitioning(PARTITIONING, flavor="hive"),
@@ -188,6 +189,25 @@ def read_presets(data_dir: Path, columns: list[str] | None = None) -> pa.Table:
 
 def pairs_dataset(data_dir: Path) -> ds.Dataset:
     return ds.dataset(Path(data_dir) / "pairs", format="parquet", partitioning=ds.partitioning(PARTITIONING, flavor="hive"))
+
+
+def with_preset_rows(pairs: pa.Table, presets: pa.Table, fingerprint: str) -> pa.Table:
+    """``pairs`` plus each pair's row in ``presets`` (int32) and that file's fingerprint in the schema
+    metadata: the id join done once at write time instead of on every read."""
+    for name, side in zip(PAIR_ROW_COLUMNS, ("fg_id", "bg_id")):
+        pairs = pairs.append_column(
+            pa.field(name, pa.int32(), nullable=False), pc.index_in(pairs[side], value_set=presets["preset_id"])
+        )
+    return pairs.replace_schema_metadata({_FINGERPRINT_KEY: fingerprint.encode()})
+
+
+def stored_rows_current(dataset: ds.Dataset, data_dir: Path) -> bool:
+    """Whether the pairs files carry preset rows written against today's presets.parquet (layout 3);
+    older layouts, or a presets table replaced since, need the id join instead."""
+    meta = dataset.schema.metadata or {}
+    if not set(PAIR_ROW_COLUMNS) <= set(dataset.schema.names) or _FINGERPRINT_KEY not in meta:
+        return False
+    return meta[_FINGERPRINT_KEY].decode() == parquet_fingerprint(Path(data_dir) / "presets.parquet")
 
 
 class LayoutError(ValueError):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-LAYOUT_VERSION = 2  # 2: presets gain category and twin_group (docs/data-layout.md)
+# 2: presets gain category and twin_group; 3: pairs files carry fg_row/bg_row (docs/data-layout.md)
+LAYOUT_VERSION = 3
 # Bump whenever a static feature's meaning or scaling changes (aivj/milk/feature_spec.py, docs/features.md).
 FEATURE_VERSION = 1
 
@@ -65,6 +66,10 @@ PAIRS_SCHEMA = pa.schema(
         pa.field("split", pa.string(), nullable=False),
     ]
 )
+
+# Written by write_dataset beside PAIRS_SCHEMA's columns (writers never supply them): each pair's
+# row in the presets.parquet written with it, so readers skip the id join while that file is current.
+PAIR_ROW_COLUMNS = ("fg_row", "bg_row")
 
 PARTITION_COLUMNS = ("score_bin", "rank_quartile")
 PARTITIONING = pa.schema([pa.field("score_bin", pa.int8()), pa.field("rank_quartile", pa.string())])

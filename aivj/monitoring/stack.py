@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import yaml
 
-# Where the examples expect each exporter (aivj serve --port, the daemon's and the stream's --serve).
-EXAMPLE_TARGETS = {"aivj-serve": ["127.0.0.1:8000"], "aivj-daemon": ["127.0.0.1:8001"], "aivj-stream": ["127.0.0.1:8002"]}
-EXAMPLE_WEBHOOK = "http://127.0.0.1:8001/alerts/rollback"
+# Where the examples expect each exporter: aivj serve --port, the daemon's status app (conf/daemon
+# status.port), aivj stream work --serve PORT.
+EXAMPLE_TARGETS = {"aivj-serve": ["127.0.0.1:8000"], "aivj-daemon": ["127.0.0.1:8790"], "aivj-stream": ["127.0.0.1:8002"]}
+EXAMPLE_WEBHOOK = "http://127.0.0.1:8790/alerts/rollback"
 EXAMPLE_TOKEN_FILE = "/etc/aivj/rollback_token"
 
 

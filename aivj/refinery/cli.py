@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aivj.cli import debug_enabled, one_line
+from aivj.refinery import coupling_cli
 from aivj.refinery.native import RefineryUnavailable
 
 MIN_SIZE, MAX_SIZE = 32, 2048  # stored frames are 32 px boxes of the render; 2048 px is already 12 MB a frame
@@ -261,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
     _render_args(p)
     p = sub.add_parser("build-shim", help="compile the projectM shim into build/native/")
     p.add_argument("--force", action="store_true")
+    coupling_cli.add_parser(sub)
     return ap
 
 
@@ -269,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.raw = argv[1:]
     handler = {"render": cmd_render, "score": cmd_score, "alchemy": cmd_alchemy, "build": cmd_build, "build-shim": cmd_build_shim}
+    handler["coupling"] = coupling_cli.cmd_coupling
     try:
         return handler[args.cmd](args)
     except (RefineryUnavailable, ValueError, OSError, RuntimeError) as exc:  # RuntimeError: a worker's fatal line

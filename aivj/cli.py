@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "monitoring": ("aivj.monitoring.cli", "generate the alert rules, Prometheus/Alertmanager examples, Grafana dashboard"),
     "report": ("aivj.report.cli", "release quality report: a candidate against the champion, HTML + Markdown"),
     "stream": ("aivj.stream.cli", "tail refinery_v2_*.log into Redis, apply live weights, read a pack's top-k"),
+    "market": ("aivj.market.cli", "elite templates: build the library, serve the page and API, search similar, upload"),
     "style": ("aivj.style.cli", "music style: train|predict|pick|generate|export|evaluate (audio -> style -> visuals)"),
 }
 

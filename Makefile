@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The optional extras the suite exercises (pyproject.toml says what each one is for).
-EXTRAS := dev,export,services,scale,stream,monitoring,daemon,market
+EXTRAS := dev,export,services,scale,stream,monitoring,daemon,market,style
 # Debian packages the test suite needs, one line per reason; tests start each server on a loopback port.
 # projectM renders real presets
 SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++
@@ -16,6 +16,8 @@ SYSTEM_PACKAGES += redis-server
 SYSTEM_PACKAGES += prometheus prometheus-alertmanager
 # a real headless browser for the market page's end-to-end test (Playwright drives it; docs/market.md)
 SYSTEM_PACKAGES += chromium
+# a synthesiser and a General MIDI soundfont: the style engine's generated training audio (docs/style.md)
+SYSTEM_PACKAGES += fluidsynth fluid-soundfont-gm
 
 .PHONY: help venv sysdeps native lint train smoke test test-fast bench tensorboard clean
 

@@ -40,6 +40,19 @@ def _stopper():
     return lambda: stop["now"]
 
 
+def _metrics(args, r, keys):
+    """The stream metrics; with ``--serve PORT`` on an app (create_app) serving them at /metrics."""
+    from aivj.stream.metrics import StreamMetrics
+
+    if not args.serve:
+        return StreamMetrics.create()
+    from aivj.stream.app import serve_in_thread, stream_app
+
+    app, metrics = stream_app(r, keys)
+    serve_in_thread(app, args.serve)
+    return metrics
+
+
 def cmd_tail(args) -> int:
     import redis
 
@@ -48,7 +61,8 @@ def cmd_tail(args) -> int:
 
     cfg, r, keys, state = _setup(args)
     folder = Path(args.folder) if args.folder else config.log_dir(cfg)
-    tailer = Tailer(r, keys, folder, cfg.tail.pattern, state, int(cfg.tail.maxlen), int(cfg.tail.batch_lines))
+    metrics = _metrics(args, r, keys)
+    tailer = Tailer(r, keys, folder, cfg.tail.pattern, state, int(cfg.tail.maxlen), int(cfg.tail.batch_lines), metrics)
     stop, backoff = _stopper(), 0.1
     print(f"tailing {folder}/{cfg.tail.pattern} -> {cfg.redis_url} {keys.stream}", file=sys.stderr)
     try:
@@ -73,19 +87,12 @@ def cmd_tail(args) -> int:
 
 
 def cmd_work(args) -> int:
-    from aivj.stream.metrics import StreamMetrics
     from aivj.stream.weights import WeightParams
     from aivj.stream.worker import Worker, default_consumer
 
     cfg, r, keys, _ = _setup(args)
     w = cfg.work
-    if args.serve:
-        from aivj.stream.app import serve_in_thread, stream_app
-
-        app, metrics = stream_app(r, keys)
-        serve_in_thread(app, args.serve)
-    else:
-        metrics = StreamMetrics.create()
+    metrics = _metrics(args, r, keys)
     worker = Worker(
         r,
         keys,
@@ -168,6 +175,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tail", help="follow refinery_v2_*.log files and publish their events to the Redis Stream")
     p.add_argument("--folder", default=None, help="log folder (default: the config's log_dir)")
     p.add_argument("--once", action="store_true", help="publish what is there now and exit")
+    p.add_argument(
+        "--serve", type=int, metavar="PORT", default=None, help="serve /metrics (quarantined events) on 127.0.0.1:PORT"
+    )
     p = sub.add_parser("work", help="apply events to the per-pack sorted sets (a consumer-group worker)")
     p.add_argument("--consumer", default=None, help="consumer name (default: <host>-<pid>)")
     p.add_argument("--once", action="store_true", help="apply what is waiting now and exit")

@@ -69,17 +69,17 @@ local wmin, wmax, ttl, score_max = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local function clamp(x, lo, hi) if x < lo then return lo elseif x > hi then return hi end return x end
 local now = redis.call('TIME')
 local applied_at = now[1] .. '.' .. string.format('%06d', tonumber(now[2]))
-local out = {}
+local out, acks, packs = {}, {}, {}
 for i = 10, #ARGV, 2 do
-  local entry, e = ARGV[i], cjson.decode(ARGV[i + 1])
-  local pair = string.format('%d', e.pair)
-  local seen, hash = prefix .. 'applied:' .. e.id, prefix .. 'pair:' .. e.pack .. ':' .. pair
-  local code = 1
-  if redis.call('EXISTS', seen) == 1 then
-    code = 0
-  else
+  if ARGV[i] ~= '' then acks[#acks + 1] = ARGV[i] end
+  local e = cjson.decode(ARGV[i + 1])
+  local code = 0
+  if redis.call('SET', prefix .. 'applied:' .. e.id, '1', 'NX', 'EX', ttl) then  -- first time this id is seen
+    local pair = string.format('%d', e.pair)
+    local hash = prefix .. 'pair:' .. e.pack .. ':' .. pair
     local prev = redis.call('HMGET', hash, 'score', 'rank', 'time', 'm', 'n')
     local m = 0
+    code = 1
     if prev[1] and e.time < tonumber(prev[3]) then
       code = 2
     elseif prev[1] then
@@ -89,18 +89,19 @@ for i = 10, #ARGV, 2 do
     end
     if code == 1 then
       local w = clamp(e.score / score_max + m, wmin, wmax)
-      redis.call('HSET', hash, 'weight', w, 'm', m, 'score', e.score, 'rank', e.rank, 'time', e.time, 'event', e.id,
-        'source', e.source, 'applied_at', applied_at, 'n', (tonumber(prev[5]) or 0) + 1)
-      if e.fg then redis.call('HSET', hash, 'fg', e.fg) end
-      if e.bg then redis.call('HSET', hash, 'bg', e.bg) end
+      local fields = {'weight', w, 'm', m, 'score', e.score, 'rank', e.rank, 'time', e.time, 'event', e.id,
+        'source', e.source, 'applied_at', applied_at, 'n', (tonumber(prev[5]) or 0) + 1}
+      if e.fg then fields[#fields + 1] = 'fg'; fields[#fields + 1] = e.fg end
+      if e.bg then fields[#fields + 1] = 'bg'; fields[#fields + 1] = e.bg end
+      redis.call('HSET', hash, unpack(fields))
       redis.call('ZADD', prefix .. 'topk:' .. e.pack, w, pair)
-      redis.call('SADD', prefix .. 'packs', e.pack)
+      packs[e.pack] = true
     end
-    redis.call('SET', seen, '1', 'EX', ttl)
   end
-  if entry ~= '' then redis.call('XACK', KEYS[1], group, entry) end
   out[#out + 1] = code
 end
+for pack in pairs(packs) do redis.call('SADD', prefix .. 'packs', pack) end
+if #acks > 0 then redis.call('XACK', KEYS[1], group, unpack(acks)) end
 return out
 """
 

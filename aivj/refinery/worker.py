@@ -55,10 +55,17 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 
 def downsample(frames: np.ndarray, size: int) -> np.ndarray:
+    """Box mean of each (h // size) x (w // size) block, rounded half to even, as uint8 [t, size, size, c].
+
+    The same bytes as ``round(float32 mean)`` (the sums are exact integers, then one float32 division),
+    at a third of the CPU: two reductions over contiguous axes instead of a float copy of every pixel
+    and a mean over two strided axes (44 -> 14 ms per preset, docs/benchmarks.md "Renderer")."""
     t, h, w, c = frames.shape
     fy, fx = h // size, w // size
-    boxed = frames[:, : size * fy, : size * fx].reshape(t, size, fy, size, fx, c).astype(np.float32).mean(axis=(2, 4))
-    return np.round(boxed).astype(np.uint8)
+    boxed = np.ascontiguousarray(frames[:, : size * fy, : size * fx])
+    rows = boxed.reshape(t * size, fy, size * fx * c).sum(axis=1, dtype=np.uint32)
+    sums = rows.reshape(t, size, size, fx, c).sum(axis=3, dtype=np.uint32)
+    return np.round(sums.astype(np.float32) / np.float32(fy * fx)).astype(np.uint8)
 
 
 class Shim:
@@ -140,9 +147,10 @@ def render_job(shim: Shim, settings: RenderSettings, black_path: str, job: dict,
         rec.update(status="load_error", reason=err or f"render returned {rc}")
         return rec
     small = downsample(frames, settings.store)
-    peak = float(luma(small).max())
+    lum = luma(small)
+    peak = float(lum.max())
     save(job["id"], small)
-    rec.update(status="ok" if peak >= BLACK_MAX_LUMA else "black", mean_luma=round(float(luma(small).mean()), 5))
+    rec.update(status="ok" if peak >= BLACK_MAX_LUMA else "black", mean_luma=round(float(lum.mean()), 5))
     if rec["status"] == "black":
         rec["reason"] = f"renders black (brightest stored pixel luma {peak:.4f})"
     return rec

@@ -55,6 +55,21 @@ def _masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return diff.pow(2).sum() / seen.sum().clamp(min=1)
 
 
+def setting_loss(out: dict, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The coupling head's loss: MSE of the normalised setting over the searched pairs, cross-entropy
+    of the phase class (pairs without targets: NaN / -1, skipped; 0 when a batch has none)."""
+    target = batch["coupling_target"].float()
+    seen = ~torch.isnan(target[:, 0])
+    diff = torch.where(seen[:, None], out["coupling"] - torch.nan_to_num(target), torch.zeros_like(target))
+    setting = diff.pow(2).sum() / (seen.sum() * target.shape[1]).clamp(min=1)
+    phase_target = batch["coupling_phase"].long()
+    if bool((phase_target >= 0).any()):
+        phase = nn.functional.cross_entropy(out["coupling_phase_logits"], phase_target, ignore_index=-1)
+    else:
+        phase = out["coupling_phase_logits"].sum() * 0.0
+    return setting, phase
+
+
 class ReweightedCouplingLoss(nn.Module):
     """Score-reweighted regression of the score and the rank head, plus S/T and coupling auxiliaries.
 
@@ -74,14 +89,20 @@ class ReweightedCouplingLoss(nn.Module):
         st_weight: float = 0.5,
         coupling_weight: float = 0.0,
         render_weight: float = 1.0,
+        setting_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if beta < 0:
             raise ValueError(f"ReweightedCouplingLoss: beta must be >= 0, got {beta}")
         self.beta, self.rank_weight, self.st_weight, self.coupling_weight = beta, rank_weight, st_weight, coupling_weight
-        self.render_weight = render_weight
+        self.render_weight, self.setting_weight = render_weight, setting_weight
         self.config = dict(
-            beta=beta, rank_weight=rank_weight, st_weight=st_weight, coupling_weight=coupling_weight, render_weight=render_weight
+            beta=beta,
+            rank_weight=rank_weight,
+            st_weight=st_weight,
+            coupling_weight=coupling_weight,
+            render_weight=render_weight,
+            setting_weight=setting_weight,
         )
 
     def forward(self, out: dict, batch: dict) -> dict[str, torch.Tensor]:
@@ -113,4 +134,8 @@ class ReweightedCouplingLoss(nn.Module):
         if "render_aux" in out and self.render_weight > 0:
             total = total + self.render_weight * out["render_aux"]
             parts["render"] = out["render_aux"].detach()
+        if "coupling" in out and "coupling_target" in batch and self.setting_weight > 0:
+            setting, phase = setting_loss(out, batch)
+            total = total + self.setting_weight * (setting + phase)
+            parts["setting"], parts["setting_phase"] = setting.detach(), phase.detach()
         return {"loss": total, **parts}

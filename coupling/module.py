@@ -24,6 +24,7 @@ from aivj.contract.batch import path_batch
 from aivj.contract.scoring_paths import SCORING_PATHS, metric_name
 from coupling.attention_images import log_attention_images
 from coupling.metrics import GoldenPassRate, KendallTau, PairwiseAccuracy, SpearmanRho
+from coupling.setting_metrics import setting_metrics
 
 
 def _ranking_metrics(golden: bool) -> MetricCollection:
@@ -125,6 +126,9 @@ class CouplingLitModule(L.LightningModule):
         for name, value in losses.items():
             if name != "loss":
                 log(f"{key}/loss_{name}", value)
+        figures, n_set = setting_metrics(out, batch)
+        for name, value in figures.items():
+            self.log(f"{key}/{name}", value, on_step=False, on_epoch=True, add_dataloader_idx=False, batch_size=n_set)
         if stage == "val" and dataloader_idx == 0 and self._attention_batch is None:
             self._attention_batch = {k: v[:256].detach() for k, v in batch.items() if torch.is_tensor(v)}
         score = batch["score"].float()

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from aivj.contract.layout import pairs_dataset, read_presets, stored_rows_current
 from aivj.contract.schema import FEATURE_DIM, PAIR_ROW_COLUMNS, PARTITION_COLUMNS, RENDER_DIM
+from datamodules.coupling_targets import coupling_columns, coupling_targets
 
 RENDER_COLUMNS = ("render_summary", "render_layout", "render_motion")
 PAIR_COLUMNS = ["pack", "pair", "fg_id", "bg_id", "spatial_score", "temporal_score", "score", "rank", "is_elite", "split"]
@@ -195,10 +196,11 @@ def load_splits(
     if filter_expr is not None:
         expr = expr & filter_expr
     columns = [c for c in PAIR_COLUMNS if c not in ("fg_id", "bg_id")]  # scan_pairs reads what the join needs
+    dataset = pairs_dataset(data_dir)
+    columns += coupling_columns(dataset.schema.names)
     table, fg_idx, bg_idx = scan_pairs(data_dir, presets, columns, expr)
     if table.num_rows == 0:
         raise ValueError(f"{data_dir}/pairs: no pairs in splits {splits}")
-    dataset = pairs_dataset(data_dir)
     # rank01 needs each pack's size over the whole dataset, not only the selected rows.
     packs = dataset.to_table(columns=["pack"])["pack"]
     sizes = pc.value_counts(packs).flatten()
@@ -212,6 +214,7 @@ def load_splits(
         "spatial": table["spatial_score"].fill_null(float("nan")).to_numpy().astype(np.float32),
         "temporal": table["temporal_score"].fill_null(float("nan")).to_numpy().astype(np.float32),
         "is_elite": table["is_elite"].to_numpy(zero_copy_only=False).astype(bool),
+        **coupling_targets(table),
     }
     split = pc.index_in(table["split"], value_set=pa.array(splits)).to_numpy(zero_copy_only=False)
     keys = {"pack": one_array(table["pack"]), "pair": one_array(table["pair"])}

@@ -18,6 +18,8 @@ MODEL_INPUTS = ("fg_static", "bg_static", "fg_render", "bg_render", "fg_has_rend
 # What the datamodule adds: labels and the presets' rows in the presets table.
 LABELS = ("score", "rank01", "spatial", "temporal", "is_elite")
 INDICES = ("fg_idx", "bg_idx")
+# Coupling targets (aivj/contract/coupling.py), where the pairs table has the coupling columns.
+COUPLING_LABELS = ("coupling_target", "coupling_phase")
 BATCH_KEYS = MODEL_INPUTS + LABELS + INDICES
 HAS_RENDER_KEYS = ("fg_has_render", "bg_has_render")
 
@@ -38,6 +40,8 @@ class PairBatch(TypedDict, total=False):
     is_elite: Any  # [B] bool
     fg_idx: Any  # [B] int64, row in the presets table
     bg_idx: Any
+    coupling_target: Any  # [B, 5] float32, the searched setting normalised to [0, 1] (coupling.CONTINUOUS); NaN where none
+    coupling_phase: Any  # [B] int64, phase class 0..15 (coupling.phase_class); -1 where none
 
 
 def static_path_batch(batch: PairBatch) -> PairBatch:

@@ -38,10 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     pq.add_argument("--workers", type=int, default=None, help="render worker processes (default: one per core)")
     pq.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: $AIVJ_HOME/cache/refinery)")
     pq.add_argument("--preview", type=Path, default=None, help="also write an HTML contact sheet of the top and bottom pairs")
+    pc = sub.add_parser("pairs-coupling", help="each pair's coupling setting into pairs-coupling.v0.json (docs/coupling.md)")
+    pc.add_argument("--pack", required=True, type=Path, help="pack folder with manifest.jsonl or pairs-manifest.v0.json")
+    pc.add_argument("--out", type=Path, help="default: PACK/pairs-coupling.v0.json")
+    pc.add_argument("--render", default="auto", choices=("auto", "always", "never"), help="as for pairs-quality")
+    pc.add_argument("--workers", type=int, default=None, help="render worker processes (default: one per core)")
+    pc.add_argument("--cache-dir", type=Path, default=None, help="frame cache root (default: $AIVJ_HOME/cache/refinery)")
     ox = sub.add_parser("onnx", help="export the network as ONNX with a dynamic batch")
     ox.add_argument("--out", required=True, type=Path)
     ox.add_argument("--benchmark", action="store_true", help="also time 10,000 pairs with torch and onnxruntime")
-    for s in (pq, ox):
+    for s in (pq, pc, ox):
         s.add_argument("--model", default=None, help="registry version or checkpoint (default: the champion)")
         s.add_argument("--registry", default=None, help="registry folder")
     return p
@@ -112,6 +118,29 @@ def _pairs_quality(args, choice, say) -> int:
     return 1 if pairs["set_aside"] else 0
 
 
+def _pairs_coupling(args, choice, say) -> int:
+    from aivj.contract.atomic import write_text_atomic
+    from aivj.export import gate as g
+    from aivj.export.pairs_coupling import export_coupling
+    from aivj.inference import load_scorer
+
+    if not args.pack.is_dir():
+        raise g.ExportRefused(f"{args.pack}: not a pack folder")
+    path, problem = g.choose_path(args.render, "model")
+    g.gate(choice, path)  # the same path gate as the quality file: one model, one set of figures
+    if problem:
+        print(g.fallback_warning(choice, problem), file=sys.stderr)
+    scorer = load_scorer(choice.spec, args.registry)
+    doc = export_coupling(args.pack, scorer, path, args.workers, args.cache_dir, progress=sys.stderr.isatty())
+    out = args.out or args.pack / "pairs-coupling.v0.json"
+    write_text_atomic(out, json.dumps(doc, indent=2) + "\n")
+    missing = doc["stats"]["missingFiles"]
+    say(
+        f"{out}: coupling of {doc['stats']['pairs']} pairs ({path} path) with {scorer.label}, {missing} missing file reference(s)"
+    )
+    return 1 if missing else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from aivj.export.gate import ExportRefused, choose_model
@@ -123,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         choice = choose_model(args.model, args.registry)
         if args.cmd == "pairs-quality":
             return _pairs_quality(args, choice, say)
+        if args.cmd == "pairs-coupling":
+            return _pairs_coupling(args, choice, say)
         from aivj.inference import load_scorer
         from aivj.inference.onnx import benchmark, export_onnx
 

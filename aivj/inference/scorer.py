@@ -108,6 +108,27 @@ class Scorer:
         out = self.net.score_pairs(enc, torch.as_tensor(fg_idx, dtype=torch.long), torch.as_tensor(bg_idx, dtype=torch.long))
         return (out["score"] if isinstance(out, dict) else out).float().cpu().numpy()
 
+    @property
+    def has_coupling(self) -> bool:
+        """Whether the net predicts coupling settings (a coupling head: experiment=full_coupling)."""
+        return getattr(self.net, "coupling", None) is not None
+
+    @torch.no_grad()
+    def coupling_settings(self, enc: torch.Tensor, fg_idx, bg_idx) -> dict[str, np.ndarray]:
+        """Per pair: the coupling head's setting in app units (aivj/contract/coupling.py CONTINUOUS names,
+        opacities within the budget) and ``phase``, the FG delay in frames."""
+        from aivj.contract import coupling as cc
+
+        if not self.has_coupling:
+            raise ValueError(f"{self.label}: the model has no coupling head (train one with experiment=full_coupling)")
+        fg, bg = (torch.as_tensor(i, dtype=torch.long) for i in (fg_idx, bg_idx))
+        out = self.net.score_pairs(enc, fg, bg, outputs=("coupling", "coupling_phase_logits"))
+        values = cc.denormalise(out["coupling"].float().cpu().numpy())
+        settings = {name: values[:, i] for i, name in enumerate(cc.CONTINUOUS)}
+        settings["fg_opacity"], settings["bg_opacity"] = cc.within_budget(settings["fg_opacity"], settings["bg_opacity"])
+        settings["phase"] = cc.phase_shift(out["coupling_phase_logits"].argmax(-1).cpu().numpy())
+        return settings
+
     def score_presets(self, static, fg_rows, bg_rows, render=None, has_render=None) -> np.ndarray:
         return score_presets(self.model, static, fg_rows, bg_rows, render, has_render)
 

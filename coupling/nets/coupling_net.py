@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aivj.contract.coupling import CONTINUOUS, N_PHASES
 from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
@@ -161,6 +162,18 @@ class AdaptiveWeightNetwork(nn.Module):
         return w[:, 0], w[:, 1]
 
 
+class CouplingHead(nn.Module):
+    """Pair representation -> (setting [P, 5] in [0, 1] of each allowed range, phase logits [P, N_PHASES])."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(hidden, hidden // 2), nn.GELU(), nn.Linear(hidden // 2, len(CONTINUOUS) + N_PHASES))
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = self.net(h)
+        return torch.sigmoid(raw[:, : len(CONTINUOUS)]), raw[:, len(CONTINUOUS) :]
+
+
 class DualLayerCouplingNetwork(nn.Module):
     def __init__(
         self,
@@ -175,6 +188,7 @@ class DualLayerCouplingNetwork(nn.Module):
         adaptive: bool = True,
         render_dropout: float = 0.0,
         render_predictor: bool = False,
+        coupling_head: bool = False,
     ) -> None:
         super().__init__()
         self.inputs = check_inputs(inputs)
@@ -190,6 +204,7 @@ class DualLayerCouplingNetwork(nn.Module):
             adaptive=adaptive,
             render_dropout=render_dropout,
             render_predictor=render_predictor,
+            coupling_head=coupling_head,
         )
         self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout, render_dropout, render_predictor)
         self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
@@ -198,6 +213,9 @@ class DualLayerCouplingNetwork(nn.Module):
         )
         self.heads = nn.Linear(hidden, 3)  # score, S, T logits
         self.weights = AdaptiveWeightNetwork(hidden, adaptive)
+        # The pair's coupling setting (aivj/contract/coupling.py): 5 coordinates in [0, 1] of their
+        # ranges and logits over the phase shifts, from the same pair representation as the score.
+        self.coupling = CouplingHead(hidden) if coupling_head else None
         self.dim, self.n_tokens = dim, len(self.encoder.token_names)
 
     @property
@@ -285,6 +303,8 @@ class DualLayerCouplingNetwork(nn.Module):
                 "f_bg": b0,
             }
         )
+        if self.coupling is not None:
+            out["coupling"], out["coupling_phase_logits"] = self.coupling(h)
         return out if outputs is None else {k: out[k] for k in outputs}
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -139,3 +139,19 @@ def test_the_watcher_swaps_by_itself_and_a_broken_version_leaves_the_old_one_ser
         assert client.get("/champion", headers=key).json()["version"] == second
         assert "aivj_champion_load_failures_total 1.0" in client.get("/metrics").text
     assert app.state.holder._thread is None  # stopped with the app
+
+
+def test_a_version_that_failed_is_tried_again_only_after_the_pointer_moved(tmp_path, versions):
+    reg_dir, first, second = versions
+    app, _ = _service(tmp_path, reg_dir)
+    holder, reg = app.state.holder, Registry(reg_dir)
+    broken = register_tiny(reg_dir, tmp_path, PASSING, "broken", seed=2)
+    reg.checkpoint(broken).write_bytes(b"not a checkpoint")
+    failures = lambda: TestClient(app).get("/metrics").text.count("aivj_champion_load_failures_total 1.0")  # noqa: E731
+    reg.set_champion(broken, "test")
+    assert not holder.refresh() and not holder.refresh() and holder.get().version == first
+    assert failures() == 1  # one try while the pointer stays on it
+    reg.set_champion(second, "test")
+    assert holder.refresh() and holder.get().version == second
+    reg.set_champion(broken, "test")
+    assert not holder.refresh() and "aivj_champion_load_failures_total 2.0" in TestClient(app).get("/metrics").text

@@ -63,6 +63,7 @@ class ChampionHolder:
                 if self.current is None:
                     raise RegistryError(f"{Registry(self.registry_dir).root}: no champion to serve")
                 return False
+            self.failed = {v: why for v, why in self.failed.items() if v == version}  # the pointer moved: retry later
             if (self.current and self.current.version == version) or version in self.failed:
                 return False
             try:

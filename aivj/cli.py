@@ -18,6 +18,10 @@ SUBCOMMANDS = {
     "refine": ("aivj.refinery.cli", "render presets, score pairs, alchemy, build the default dataset"),
     "registry": ("aivj.registry.cli", "list / show / promote / rollback / verify / prune model versions"),
     "export": ("aivj.export.cli", "write pairs-quality.v0.json for a pack, or an ONNX model"),
+    "compare": (
+        "aivj.compare.cli",
+        "two model versions side by side: scores, coupling, composites (SSIM/PSNR); exit 1 on a failed tolerance",
+    ),
     "validate": ("aivj.validate", "compose train.py's config with overrides and check it before a long run"),
     "pipeline": ("aivj.pipeline.cli", "ingest -> search -> train -> gate -> promote -> report -> export"),
     "daemon": ("aivj.daemon.cli", "start|status|stop|run-once: find new data, train, gate, promote, report"),

@@ -76,7 +76,8 @@ def main() -> None:
         r, keys = redis.Redis.from_url(server.url), Keys()
         writer = EventLogWriter(f"{tmp}/logs", "bench")
         try:
-            time.sleep(2.0)  # both processes up (imports) before the clock starts
+            writer.write([writer.event("warmup", 0, 3.0, 1)])  # both processes up and through their first batch
+            wait_applied(r, keys, "warmup", 1)
             print(f"load average before: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
             print(f"{'rate/s':>8} {'events':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
             for rate in args.rates:

@@ -68,13 +68,16 @@ test-fast: venv
 	$(PY) -m pytest tests -q -m "not slow"
 
 # The benchmarks of issue 13, each printing its figures as ratios to a reference timed in the same
-# run (the machine may be shared); one not written yet is named and skipped.
+# run (the machine may be shared; each runs under nice and names its date, cores and load); one not
+# written yet is named and skipped.
 BENCHES := bench_training.py bench_scoring.py "bench_io.py" "bench_features.py --against 137848f" bench_render.py bench_refinery.py bench_loader.py bench_stream.py
 
 bench: venv
 	@for b in $(BENCHES); do \
 	  set -- $$b; \
-	  if [ -f benchmarks/$$1 ]; then echo "== benchmarks/$$b"; $(PY) benchmarks/$$b || exit 1; \
+	  if [ -f benchmarks/$$1 ]; then \
+	    echo "== benchmarks/$$b: $$(date -u '+%F %H:%M UTC'), $$(nproc) cores, load $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	    nice -n 10 $(PY) benchmarks/$$b || exit 1; \
 	  else echo "== benchmarks/$$1: not written yet, skipped"; fi; \
 	done
 

@@ -2,7 +2,7 @@
 
 Checks, in order, each failure one reason naming the layer and the file (``Rejected``):
 a bare file name ending in ``.milk`` (no folders), at most ``max_preset_bytes``, no NUL bytes, every
-line preset text (blank, ``[section]``, ``// comment`` or ``key=value`` with an identifier key), no
+line preset text (blank, ``[section]``, ``// comment``, ``key=value`` with an identifier key or a bare key), no
 markup in the values, the parser accepts it, FG and BG differ, the pair is not in the market yet
 (by the two content hashes). Then the pair is rendered by the refinery when projectM is installed
 (``render: auto``; each preset bounded by ``render_timeout_s``) and a layer that renders black or
@@ -27,7 +27,8 @@ from aivj.milk.hashing import content_hash, normalise_bytes
 from aivj.milk.pairs import style_tags
 from aivj.milk.parser import MilkParseError, parse_milk
 
-PRESET_LINE = re.compile(r"\s*(\[[^\]\n]*\]|//.*|[A-Za-z_][A-Za-z0-9_]*\s*(=.*)?)\s*")
+# "=value" with no key is in 5 of the 13,460 corpus presets; MilkDrop and the parser skip it.
+PRESET_LINE = re.compile(r"\s*(\[[^\]\n]*\]|//.*|([A-Za-z_][A-Za-z0-9_]*)?\s*=.*|[A-Za-z_][A-Za-z0-9_]*)\s*")
 # Preset values are EEL and HLSL code, which never holds these; a file someone opens in a browser might.
 MARKUP = re.compile(r"<\s*(script|iframe|object|embed|html|svg|\?php)|javascript:", re.IGNORECASE)
 SIDES = (("fg", "FG"), ("bg", "BG"))

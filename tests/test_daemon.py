@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from aivj.contract.layout import pairs_dataset
-from aivj.daemon import runner
+from aivj.daemon import runner, steps
 from aivj.daemon.config import DaemonConfigError, in_window, load_config
 from aivj.daemon.journal import DaemonState, Journal, open_run
 from aivj.daemon.metrics import DaemonMetrics
@@ -175,3 +175,72 @@ def test_status_page_shows_state_and_reports(home):
     assert status["last_runs"][0]["decision"] == "skipped" and status["running_pid"] is None
     assert client.get("/runs/r1").json()["decision"] == "skipped" and client.get("/runs/r2").status_code == 404
     assert "nothing new" in client.get("/").text and client.get("/health").status_code == 200
+
+
+def test_promotion_redone_after_a_kill_registers_once(home, tmp_path):
+    from aivj.daemon.champion import register_and_promote
+
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("model:\n  _target_: coupling.module.CouplingLitModule\n")
+    (run / "metrics.json").write_text(json.dumps({"metrics": {"val/pairwise_acc": 0.9}}))
+    (run / "best.ckpt").write_bytes(os.urandom(64))
+    first = register_and_promote(None, run, str(run / "best.ckpt"), tmp_path, {"golden/pass_rate": 0.99}, True, "test")
+    again = register_and_promote(None, run, str(run / "best.ckpt"), tmp_path, {"golden/pass_rate": 0.99}, True, "test")
+    reg = Registry(shipped=None)
+    assert first["version"] == again["version"] == reg.champion() and len(reg.versions()) == 1
+    assert len(reg.history()) == 1 and reg.metrics(first["version"])["golden/pass_rate"] == 0.99
+
+
+def test_resources_pause_with_one_alert_per_reason(home, tmp_path):
+    with Recorder() as hook:
+        cfg = load_config([*tiny_overrides(tmp_path, tmp_path / "data"), f"notify.webhook.url={hook.url}",
+                           "resources.max_memory_percent=0"])  # fmt: skip
+        daemon = Daemon(cfg)
+        assert daemon.tick() is None and daemon.tick() is None
+    assert hook.events() == ["paused"] and "memory" in DaemonState(home)["paused"]
+    assert not (home / "runs").exists()  # paused before any run started
+
+
+def test_plateau_skips_training_until_more_data(home, tmp_path):
+    planted_pack(tmp_path / "root", "p", 12, seed=1)
+    cfg = load_config(tiny_overrides(tmp_path / "root", tmp_path / "data"))
+    DaemonState(home).update(history=[{"run": f"r{i}", "decision": "rejected", "val_gain": 0.001} for i in range(3)])
+    reg = Registry(shipped=None)
+    ckpt = tmp_path / "m.ckpt"
+    ckpt.write_bytes(os.urandom(64))
+    reg.set_champion(reg.add_version(ckpt, {"metrics.json": "{}"}, {"data_hash": "d"}), "test")
+    report = Daemon(cfg).tick()
+    assert report["decision"] == "skipped" and report["reasons"][0].startswith("plateau: the last 3 runs improved < 0.005")
+    assert report["came_in"]["pairs_added"] == 12  # the data still came in; it waits for training
+
+
+def test_incremental_stages_chain_their_weights_and_a_done_stage_is_not_rerun(home, tmp_path, monkeypatch):
+    planted_pack(tmp_path / "root", "p", 40, seed=1)
+    convert([tmp_path / "root"], tmp_path / "data", progress=False)
+    reg = Registry(shipped=None)
+    ckpt = tmp_path / "champ.ckpt"
+    ckpt.write_bytes(os.urandom(64))
+    champion = reg.add_version(ckpt, {"metrics.json": "{}"}, {"data_hash": "d"})
+    cfg = load_config([*tiny_overrides(tmp_path / "root", tmp_path / "data"), "train.elite_warmup_epochs=1"])
+    journal, _ = open_run(home)
+    journal.finish("select", {"full": False, "champion": champion})
+    (journal.dir / "new_keys.json").write_text(json.dumps([["p", i] for i in range(10)]))
+    commands = []
+
+    def fake_stage(cmd, out, timeout, on_epoch):
+        commands.append(cmd)
+        if len(commands) == 2:
+            raise RuntimeError("killed")  # the incremental stage dies: the elite one stays done
+        on_epoch(1)
+        return {"checkpoint": str(out / "best.ckpt"), "metrics": {}, "seconds": 1.0}
+
+    monkeypatch.setattr(steps, "run_stage", fake_stage)
+    ctx = steps.Context(cfg, home, tmp_path / "data", None, journal, DaemonState(home), DaemonMetrics())
+    with pytest.raises(RuntimeError):
+        steps.step_train(ctx)
+    result = steps.step_train(ctx)
+    elite, incremental, again = commands
+    assert f"init_from={reg.checkpoint(champion)}" in elite and "trainer.max_epochs=1" in elite
+    assert f"init_from={journal.dir / 'train' / 'elite' / 'best.ckpt'}" in incremental and again == incremental
+    assert [s["stage"] for s in result["stages"]] == ["elite", "incremental"] and result["stages"][1]["view"]["new"] > 0

@@ -117,6 +117,7 @@ def test_soak_kill9_twice(tmp_path):
             subprocess.run(
                 [sys.executable, "-m", "aivj.daemon.cli", "stop"], cwd=ROOT, env=_env(tmp_path), check=True, timeout=60
             )
+            assert soak.proc.wait(timeout=60) == 0  # SIGTERM: a clean exit
         finally:
             if soak.proc.poll() is None:  # a failed wait must not leave a daemon behind
                 soak.kill9()

@@ -53,6 +53,9 @@ def _start(args, cfg, home) -> int:
         daemon = Daemon(cfg, app_metrics)
         print(f"aivj daemon: watching {list(cfg.roots)} every {cfg.schedule.interval_seconds} s (pid {os.getpid()})", flush=True)
         daemon.serve(stop)
+        if daemon.busy.locked():  # a run in flight: abandon it holding the lock; its journal resumes it next start
+            print("aivj daemon: stopping mid-run; the run resumes at its interrupted step on the next start", flush=True)
+            os._exit(0)  # the train.py child gets SIGKILL with us (PR_SET_PDEATHSIG)
         if server is not None:
             server.should_exit = True
     return 0

@@ -80,6 +80,32 @@ def test_a_rebuild_replaces_the_library_in_one_piece(market, tmp_path):
     assert before == after and not [p for p in m.root.iterdir() if p.name.startswith(".")]
 
 
+def test_templates_carry_the_coupling_setting_where_the_dataset_has_one(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from aivj.contract.coupling import PAIR_COUPLING_FIELDS
+
+    m = make_market(tmp_path)
+    elite = pq.read_table(m.cfg.dataset + "/elite.parquet")
+    searched = [i % 2 == 0 for i in range(elite.num_rows)]
+    for field in PAIR_COUPLING_FIELDS:
+        values = [(3 if field.name == "coupling_phase" else 0.25) if s else None for s in searched]
+        elite = elite.append_column(field, pa.array(values, field.type))
+    part = tmp_path / "data" / "pairs" / "score_bin=4" / "rank_quartile=Q1"
+    part.mkdir(parents=True)
+    pq.write_table(elite.drop_columns(["score_bin", "rank_quartile"]), part / "part-0.parquet")
+    summary = build(m)
+    assert summary["counts"]["with_coupling_setting"] == sum(searched)
+    by_pair = {(e["fg_id"], e["bg_id"]): s for e, s in zip(m.elite, searched)}
+    for record in open_store(m).elite:
+        setting = record["coupling"]["setting"]
+        if by_pair[(record["fg"]["id"], record["bg"]["id"])]:
+            assert setting["phase"] == 3 and setting["scale"] == 0.25 and setting["gain"] == 0.25
+        else:
+            assert setting is None
+
+
 def test_exact_search_is_brute_force_and_faiss_with_every_list_visited_agrees():
     rng = np.random.default_rng(1)
     data = rng.normal(size=(3000, 16)).astype(np.float32)

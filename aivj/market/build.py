@@ -9,7 +9,8 @@ carry render descriptors and the model passes that path's gate, else on the stat
 is that score. The whole library replaces the old one in one rename; uploads are left alone.
 
 Counts reconcile: ``elite_pairs == templates``, ``templates == with_text + metadata_only`` and
-``templates == with_preview + without_preview``.
+``templates == with_preview + without_preview``. Where ``aivj refine coupling`` searched the dataset,
+each template also carries its pair's best coupling setting (opacities, offset, scale, phase).
 """
 
 from __future__ import annotations
@@ -38,6 +39,28 @@ def _matrix(column, width: int) -> np.ndarray:
     array = column.combine_chunks()
     out = np.asarray(array.values, np.float32).reshape(len(array), width).copy()
     out[~np.asarray(array.is_valid())] = np.nan
+    return out
+
+
+def coupling_settings(dataset: Path) -> dict[tuple[str, int], dict]:
+    """(pack, pair) -> the best coupling setting ``aivj refine coupling`` stored (aivj/contract/coupling.py),
+    for the elite pairs of a dataset whose pairs table carries those columns; empty when it does not."""
+    import pyarrow.compute as pc
+
+    from aivj.contract.coupling import COUPLING_COLUMNS
+    from aivj.contract.layout import pairs_dataset
+
+    if not (dataset / "pairs").is_dir():
+        return {}
+    pairs = pairs_dataset(dataset)
+    present = [c for c in COUPLING_COLUMNS if c in pairs.schema.names]
+    if not present:
+        return {}
+    out = {}
+    for row in pairs.to_table(columns=["pack", "pair", *present], filter=pc.field("is_elite")).to_pylist():
+        setting = {c.removeprefix("coupling_"): row[c] for c in present if row[c] is not None}
+        if setting:
+            out[(row["pack"], int(row["pair"]))] = setting
     return out
 
 
@@ -97,6 +120,7 @@ def build_library(cfg, scorer, dataset: Path, store_root: Path, frame_root: Path
     t0 = time.monotonic()
     dataset = Path(dataset)
     rows, by_id, static, render, extra = read_elite(dataset)
+    settings = coupling_settings(dataset)
     scores, path = score_library(scorer, rows, by_id, static, render)
     order = np.argsort(-scores, kind="stable")
     picked = [int(i) for i in order[: limit if limit is not None else len(order)]]
@@ -112,6 +136,7 @@ def build_library(cfg, scorer, dataset: Path, store_root: Path, frame_root: Path
         "metadata_only": 0,
         "with_preview": 0,
         "without_preview": 0,
+        "with_coupling_setting": 0,
     }
     preview_notes: dict[str, int] = {}
     library = store_root / "library"
@@ -149,6 +174,7 @@ def build_library(cfg, scorer, dataset: Path, store_root: Path, frame_root: Path
                     "spatial": row.get("spatial_score"),
                     "temporal": row.get("temporal_score"),
                     **{c: row.get(c) for c in extra},
+                    "setting": settings.get((row["pack"], int(row["pair"]))),
                 },
                 "origin": {"pack": row["pack"], "pair": int(row["pair"]), "split": row["split"], "source": row["source"]},
                 "preview": PREVIEW_FILE if image is not None else None,
@@ -162,6 +188,7 @@ def build_library(cfg, scorer, dataset: Path, store_root: Path, frame_root: Path
             counts["templates"] += 1
             counts["with_text" if has_text else "metadata_only"] += 1
             counts["with_preview" if image is not None else "without_preview"] += 1
+            counts["with_coupling_setting"] += record["coupling"]["setting"] is not None
         used = sorted({by_id[rows[i][s]]["row"] for i in picked for s in ("fg_id", "bg_id")})
         summary = {
             "format": LIBRARY_FORMAT,

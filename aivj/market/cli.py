@@ -49,6 +49,8 @@ def cmd_build(args, cfg) -> int:
         f"(scored by {summary['model']} on the {summary['scoring_path']} path) in {store_dir(cfg) / 'library'}"
     )
     print(f"  .milk text: {c['with_text']} with, {c['metadata_only']} metadata-only; previews: {c['with_preview']} with, {c['without_preview']} without")  # fmt: skip
+    if c["with_coupling_setting"]:
+        print(f"  coupling settings (aivj refine coupling): {c['with_coupling_setting']} of {c['templates']}")
     for folder in summary["preset_folders"]["missing"]:
         print(f"  preset folder not found: {folder} (set preset_folders in conf/market/default.yaml or --set)")
     for note, n in summary["preview_notes"].items():

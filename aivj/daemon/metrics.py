@@ -22,7 +22,11 @@ class DaemonMetrics:
         self.epoch = Gauge("aivj_training_epoch", "Epochs finished in the current training stage", registry=r)
         self.golden = Gauge("aivj_golden_pass_rate", "Champion's golden pass rate at the last gate", ["path"], registry=r)
         self.fast = Gauge("aivj_fast_set_metric", "Champion's fast regression set figures", ["metric", "path"], registry=r)
-        self.drift = Gauge("aivj_drift_kl", "KL of the candidate's predictions from the champion's", ["path"], registry=r)
+        # Not aivj_drift_kl: that is the champion's drift, which the rollback rule acts on; a rejected
+        # candidate's drift must never roll back the champion it failed to replace.
+        self.drift = Gauge(
+            "aivj_candidate_drift_kl", "KL of the last judged candidate's predictions from the champion's", ["path"], registry=r
+        )
         self.champion = Gauge("aivj_champion_info", "The champion version (value 1)", ["version"], registry=r)
 
     def set_state(self, state: str) -> None:

@@ -79,6 +79,8 @@ class EliteDataPrioritySampler(Sampler[list[int]]):
         return weights
 
     def _elite_stream(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        if count == 0:  # elite_per_batch=0, or a split with no elite pairs: regular pairs only
+            return np.empty(0, dtype=np.asarray(self.regular).dtype)
         passes = -(-count // max(len(self.elite), 1))
         return np.concatenate([rng.permutation(self.elite) for _ in range(passes)])[:count]
 

@@ -69,3 +69,10 @@ def test_elite_per_batch_without_elite_pairs_is_a_clear_error():
 def test_groups_below_one_is_a_clear_error():
     with pytest.raises(ValueError, match="groups must be >= 1"):
         EliteDataPrioritySampler(ELITE, REGULAR, 4, 32, groups=0)
+
+
+@pytest.mark.parametrize("elite", [ELITE, np.array([], dtype=np.int64)])
+def test_elite_per_batch_0_gives_regular_only_batches_of_integer_indices(elite):
+    batches = _epoch(EliteDataPrioritySampler(elite, REGULAR, 0, 32, seed=1))
+    assert len(batches) == -(-len(REGULAR) // 32)
+    assert all(len(b) == 32 and np.isin(b, REGULAR).all() and b.dtype.kind == "i" for b in batches)

@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "monitoring": ("aivj.monitoring.cli", "generate the alert rules, Prometheus/Alertmanager examples, Grafana dashboard"),
     "report": ("aivj.report.cli", "release quality report: a candidate against the champion, HTML + Markdown"),
     "stream": ("aivj.stream.cli", "tail refinery_v2_*.log into Redis, apply live weights, read a pack's top-k"),
+    "feedback": ("aivj.feedback.cli", "viewer feedback: store counts, the federated preference-head simulation"),
+    "ab": ("aivj.ab.cli", "A/B experiments: the report (fixed horizon), power and A/A simulations"),
     "market": ("aivj.market.cli", "elite templates: build the library, serve the page and API, search similar, upload"),
     "style": ("aivj.style.cli", "music style: train|predict|pick|generate|export|evaluate (audio -> style -> visuals)"),
 }

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
 from fastapi.security import APIKeyHeader
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -27,6 +28,8 @@ from aivj.services.ratelimit import RateLimiter
 from aivj.services.settings import ServiceSettings
 
 API_KEY_HEADER = "X-API-Key"
+# What the key check and the rate limit may answer on every guarded route, so the OpenAPI spec says so.
+GUARDED_RESPONSES = {401: {"description": f"missing or unknown {API_KEY_HEADER}"}, 429: {"description": "rate limit"}}
 
 
 def create_app(
@@ -70,12 +73,12 @@ def create_app(
     def health() -> dict:
         return {"status": "ok", "service": settings.name, "version": __version__}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)  # the spec says text, as Prometheus' exposition is
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
-        app.include_router(router, dependencies=[Depends(client)])
+        app.include_router(router, dependencies=[Depends(client)], responses=GUARDED_RESPONSES)
     for router in open_routers:
         app.include_router(router)
     return app

@@ -2,6 +2,7 @@
 
     aivj serve --port 8000 --packs public/presets     # champion of $AIVJ_REGISTRY / $AIVJ_HOME/registry
     aivj serve --issue-key webapp                     # print a new API key for client "webapp" and exit
+    aivj serve feedback --port 8010                   # the feedback API instead (docs/feedback.md)
 
 Routes need ``X-API-Key`` (keys in $AIVJ_HOME/services/scoring/api_keys.json, hashes only); /health and
 /metrics are open for probes and Prometheus.
@@ -28,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv and argv[0] == "feedback":  # aivj serve feedback: the feedback API (docs/feedback.md)
+        from aivj.feedback.cli import serve_main
+
+        return serve_main(argv[1:])
     args = _parser().parse_args(argv)
     from aivj.services.settings import ServiceSettings
 

@@ -131,6 +131,8 @@ def _pairs_coupling(args, choice, say) -> int:
     if problem:
         print(g.fallback_warning(choice, problem), file=sys.stderr)
     scorer = load_scorer(choice.spec, args.registry)
+    if not scorer.has_coupling:  # before reading the pack: nothing to write without a head
+        raise g.ExportRefused(f"{scorer.label}: the model has no coupling head (train one with experiment=full_coupling)")
     doc = export_coupling(args.pack, scorer, path, args.workers, args.cache_dir, progress=sys.stderr.isatty())
     out = args.out or args.pack / "pairs-coupling.v0.json"
     write_text_atomic(out, json.dumps(doc, indent=2) + "\n")

@@ -239,16 +239,18 @@ class DualLayerCouplingNetwork(nn.Module):
 
     def _unpack(self, enc: torch.Tensor, idx: torch.Tensor, layer: int, what: str) -> torch.Tensor:
         """Gather one part of the cache for the given presets, each part on its own so that it comes out
-        contiguous (the attention's matmuls would otherwise copy it again)."""
+        contiguous (the attention's matmuls would otherwise copy it again). ``index_select`` copies the
+        same rows as ``[idx]`` at half its CPU on these strided views (docs/benchmarks.md, "Pair scoring")."""
         d, t = self.dim, self.n_tokens
         if what == "mean":
-            return enc[:, layer, :d][idx]
+            return enc[:, layer, :d].index_select(0, idx)
         if what == "tokens":
-            return enc[:, layer, d : d + t * d][idx].unflatten(-1, (t, d))
+            return enc[:, layer, d : d + t * d].index_select(0, idx).unflatten(-1, (t, d))
         blk = self.blocks[0].fg_from_bg
         size, start = blk.heads * t * blk.d_k, d + t * d
         return tuple(
-            enc[:, layer, start + i * size : start + (i + 1) * size][idx].view(-1, blk.heads, t, blk.d_k) for i in range(3)
+            enc[:, layer, start + i * size : start + (i + 1) * size].index_select(0, idx).view(-1, blk.heads, t, blk.d_k)
+            for i in range(3)
         )
 
     # ----- per pair -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The optional extras the suite exercises (pyproject.toml says what each one is for).
-EXTRAS := dev,export,services,scale,stream,monitoring,daemon,market,style
+EXTRAS := dev,export,services,scale,stream,monitoring,daemon,market,style,feedback
 # Debian packages the test suite needs, one line per reason; tests start each server on a loopback port.
 # projectM renders real presets
 SYSTEM_PACKAGES := libprojectm-dev projectm-data libegl-dev libgl-dev g++

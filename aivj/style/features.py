@@ -102,9 +102,14 @@ def _tempo(flux: np.ndarray, frame_rate: float) -> tuple[float, float]:
     lo, hi = max(2, int(frame_rate * 60 / 260)), min(len(x) - 2, int(frame_rate * 60 / 30))
     if energy <= 1e-9 or hi <= lo:
         return 0.0, 0.0
-    ac = np.array([x[:-lag] @ x[lag:] for lag in range(lo, hi + 1)]) / energy
-    best = int(np.argmax(ac))
-    return 60.0 * frame_rate / (lo + best), float(np.clip(ac[best], 0.0, 1.0))
+    lags = np.arange(lo, hi + 1)
+    ac = np.array([x[:-lag] @ x[lag:] for lag in lags]) / energy
+    # a prior around 120 BPM (one octave wide, as librosa's tempo estimate): a beat, not every other beat
+    prior = np.exp(-0.5 * np.log2(60.0 * frame_rate / lags / 120.0) ** 2)
+    best = int(np.argmax(ac * prior))
+    # confidence unbiased: the lag's sum has len(x) - lag terms, so a 3 s window does not shrink slow beats
+    confidence = ac[best] * len(x) / (len(x) - lags[best])
+    return 60.0 * frame_rate / lags[best], float(np.clip(confidence, 0.0, 1.0))
 
 
 def live_features(per_frame: np.ndarray, spec: FeatureSpec) -> np.ndarray:

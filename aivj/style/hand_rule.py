@@ -73,14 +73,15 @@ def macro_f1(pred: np.ndarray, true: np.ndarray, n: int) -> float:
 
 
 def track_vote(window_pred: np.ndarray, tracks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(track ids, the most frequent window answer per track)."""
-    ids = np.unique(tracks)
-    return ids, np.array([np.bincount(window_pred[tracks == t], minlength=n).argmax() for t in ids])
+    """(track ids, the most frequent window answer per track; ties to the lower index)."""
+    ids, inverse = np.unique(tracks, return_inverse=True)
+    counts = np.bincount(inverse * n + window_pred, minlength=len(ids) * n).reshape(len(ids), n)
+    return ids, counts.argmax(axis=1)
 
 
 def fit_thresholds(live: np.ndarray, profile: np.ndarray, tracks: np.ndarray) -> HandRule:
     """The grid point with the best track-level profile macro F1 on these (training) windows."""
-    quant = lambda col: np.unique(np.quantile(live[:, _COL[col]], np.linspace(0.05, 0.95, 10)))
+    quant = lambda col: np.unique(np.quantile(live[:, _COL[col]], np.linspace(0.05, 0.95, 7)))
     truth = np.array([profile[tracks == t][0] for t in np.unique(tracks)])
     best, best_f1 = HandRule(), -1.0
     for e, b, k, f in itertools.product(quant("rms_db"), quant("beat_confidence"), quant("band_kick"), quant("flux")):

@@ -7,7 +7,8 @@ every file) but its own champion, so a style model never competes with a couplin
 var/registry/style list`` does. The promotion rule: a candidate becomes champion when there is none
 or its ``val/track_macro_f1`` beats the champion's.
 
-``RegisterStyleModel`` is the training callback that registers a run after its test;
+``RegisterStyleModel`` is the training callback that registers a run after its test (with the
+validation figures of its best checkpoint, which the test run clears from the trainer);
 ``load_style_model`` reads a version, a checkpoint or the champion without running pickled code.
 """
 
@@ -61,12 +62,20 @@ class RegisterStyleModel(L.Callback):
 
     def __init__(self, dir: str | None = None, promote: bool = True) -> None:
         self.dir, self.promote = dir, promote
+        self.fit_metrics: dict[str, float] = {}
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # the test clears the validation figures: keep them, and the best checkpoint's monitored one
+        self.fit_metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        for cb in trainer.checkpoint_callbacks:
+            if cb.monitor and cb.best_model_score is not None:
+                self.fit_metrics[cb.monitor] = float(cb.best_model_score)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         best = next((cb.best_model_path for cb in trainer.checkpoint_callbacks if cb.best_model_path), "")
         if not trainer.is_global_zero or not best:
             return
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        metrics = {**self.fit_metrics, **{k: float(v) for k, v in trainer.callback_metrics.items()}}
         data = getattr(trainer.datamodule, "data_dir", "") if trainer.datamodule is not None else ""
         version, promoted, reason = register(
             best, metrics, list(pl_module.hparams.labels), data, trainer.default_root_dir, self.dir, self.promote

@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from aivj.services.app import API_KEY_HEADER, create_app
 from aivj.services.keys import KeyStore, key_hash
@@ -85,3 +86,22 @@ def test_a_garbage_key_file_is_one_line_naming_it(tmp_path):
 def test_service_data_lives_under_the_state_root(tmp_path, monkeypatch):
     monkeypatch.setenv("AIVJ_HOME", str(tmp_path / "home"))
     assert ServiceSettings(name="scoring").keys_file() == tmp_path / "home" / "services" / "scoring" / "api_keys.json"
+
+
+class Reading(BaseModel):
+    value: int
+
+
+def test_an_invalid_body_with_nan_is_a_422_naming_the_field_not_a_500(tmp_path):
+    router = APIRouter()
+
+    @router.post("/reading")
+    def reading(body: Reading) -> dict:
+        return {"value": body.value}
+
+    app = create_app(ServiceSettings(name="test", data_dir=tmp_path, require_api_key=False), open_routers=[router])
+    answer = TestClient(app, raise_server_exceptions=False).post(
+        "/reading", content=b'{"value": NaN}', headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "value"]

@@ -10,7 +10,6 @@ arm would bias the comparison, so it is refused (422) like any other invalid eve
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from aivj.feedback.assign import Experiment, load_experiments
@@ -83,12 +82,6 @@ def create_feedback_app(
     experiments = load_experiments() if experiments is None else experiments
     app = create_app(settings, [feedback_router(store, experiments)], **create_kw)
     app.state.store, app.state.experiments = store, experiments
-
-    @app.exception_handler(RequestValidationError)
-    async def refuse(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own handler echoes each bad input back, and a NaN in it makes the JSON encoder raise (a 500)
-        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
-        return JSONResponse({"detail": errors[:50]}, status_code=422)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):

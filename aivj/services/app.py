@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -61,6 +62,12 @@ def create_app(
 
     app = FastAPI(title=f"aivj {settings.name}", version=__version__)
     app.state.settings, app.state.keys, app.state.metrics = settings, keys, registry
+
+    @app.exception_handler(RequestValidationError)
+    async def refuse_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input back, and a NaN in it makes the JSON encoder raise (a 500)
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors[:50]}, status_code=422)
 
     @app.middleware("http")
     async def count(request: Request, call_next):

@@ -65,7 +65,8 @@ def main(argv=None) -> None:
     src = LayerSource(cache.load_frames, PresetBank.load(cache.dir / "bank.npz"))
     fg, bg = t["fg_id"].to_pylist(), t["bg_id"].to_pylist()
     achieved = achieved_scores(src, fg, bg, pred)
-    constant = achieved_scores(src, fg, bg, constant_setting(args.data, len(fg)))
+    fixed = constant_setting(args.data, len(fg))
+    constant = achieved_scores(src, fg, bg, fixed)
     default, best = t["score"].to_numpy().astype(np.float64), t["coupling_score"].to_numpy().astype(np.float64)
     target = _targets(t)
     unit = lambda s: cc.normalise(np.stack([s[k] for k in cc.CONTINUOUS], 1))  # noqa: E731
@@ -86,7 +87,9 @@ def main(argv=None) -> None:
                 "pairs_below_default": int((achieved < default - 1e-6).sum()),
                 "coord_err_pct": {k: round(float(v), 3) for k, v in zip(cc.CONTINUOUS, coord.mean(0))},
                 "coord_err_pct_mean": round(float(coord.mean()), 3),
+                "coord_err_pct_mean_constant": round(float((np.abs(unit(fixed) - unit(target)) * 100).mean()), 3),
                 "phase_err_frames": round(float(cc.phase_distance(pred["phase"], target["phase"]).mean()), 3),
+                "phase_err_frames_constant": round(float(cc.phase_distance(fixed["phase"], target["phase"]).mean()), 3),
             },
             indent=2,
         )

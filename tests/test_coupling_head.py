@@ -70,3 +70,21 @@ def test_the_datamodule_reads_the_coupling_columns_where_the_table_has_them(tmp_
     assert (phase[labelled] == 0).all() and (split["val"].cols["coupling_phase"] == -1).all()
     batch = split["train"].__getitems__(list(range(8)))
     assert batch["coupling_target"].shape == (8, 5) and batch["coupling_phase"].dtype == torch.int64
+
+
+@pytest.mark.parametrize("detach", [True, False])
+def test_a_detached_head_leaves_the_score_path_untouched(detach):
+    from tests.helpers.coupling_models import build
+
+    net = build().net.train()
+    net.coupling_detach = detach
+    g = torch.Generator().manual_seed(0)
+    batch = {f"{s}_static": torch.randn(16, 64, generator=g) for s in ("fg", "bg")}
+    batch |= {f"{s}_render": torch.randn(16, 96, generator=g) for s in ("fg", "bg")}
+    batch |= {f"{s}_has_render": torch.ones(16) for s in ("fg", "bg")}
+    batch |= {"coupling_target": torch.rand(16, 5, generator=g), "coupling_phase": torch.randint(0, 16, (16,), generator=g)}
+    setting, phase = setting_loss(net(batch), batch)
+    (setting + phase).backward()
+    trunk = net.trunk[0].weight.grad
+    assert net.coupling.net[0].weight.grad.abs().sum() > 0
+    assert (trunk is None or float(trunk.abs().sum()) == 0.0) == detach

@@ -189,6 +189,7 @@ class DualLayerCouplingNetwork(nn.Module):
         render_dropout: float = 0.0,
         render_predictor: bool = False,
         coupling_head: bool = False,
+        coupling_detach: bool = True,
     ) -> None:
         super().__init__()
         self.inputs = check_inputs(inputs)
@@ -205,6 +206,7 @@ class DualLayerCouplingNetwork(nn.Module):
             render_dropout=render_dropout,
             render_predictor=render_predictor,
             coupling_head=coupling_head,
+            coupling_detach=coupling_detach,
         )
         self.encoder = PresetEncoder(inputs, dim, heads, encoder_layers, dropout, render_dropout, render_predictor)
         self.blocks = nn.ModuleList(CrossBlock(dim, heads, ffn, dropout) for _ in range(blocks))
@@ -215,7 +217,10 @@ class DualLayerCouplingNetwork(nn.Module):
         self.weights = AdaptiveWeightNetwork(hidden, adaptive)
         # The pair's coupling setting (aivj/contract/coupling.py): 5 coordinates in [0, 1] of their
         # ranges and logits over the phase shifts, from the same pair representation as the score.
+        # Detached by default: with gradients into the trunk (setting_weight 1) pairwise accuracy fell from
+        # 0.977 to 0.838 on test_unseen in a short run (docs/results.md), the phase cross-entropy outweighing the score.
         self.coupling = CouplingHead(hidden) if coupling_head else None
+        self.coupling_detach = coupling_detach
         self.dim, self.n_tokens = dim, len(self.encoder.token_names)
 
     @property
@@ -306,7 +311,7 @@ class DualLayerCouplingNetwork(nn.Module):
             }
         )
         if self.coupling is not None:
-            out["coupling"], out["coupling_phase_logits"] = self.coupling(h)
+            out["coupling"], out["coupling_phase_logits"] = self.coupling(h.detach() if self.coupling_detach else h)
         return out if outputs is None else {k: out[k] for k in outputs}
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -70,7 +70,7 @@ test-fast: venv
 # The benchmarks of issue 13, each printing its figures as ratios to a reference timed in the same
 # run (the machine may be shared; each runs under nice and names its date, cores and load); one not
 # written yet is named and skipped.
-BENCHES := bench_training.py bench_scoring.py "bench_io.py" "bench_features.py --against 137848f" bench_render.py bench_refinery.py bench_loader.py bench_stream.py
+BENCHES := bench_training.py bench_scoring.py "bench_io.py" "bench_features.py --against 137848f" bench_render.py bench_refinery.py bench_loader.py bench_stream.py bench_style.py
 
 bench: venv
 	@for b in $(BENCHES); do \

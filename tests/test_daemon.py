@@ -160,9 +160,10 @@ def test_metrics_carry_the_agreed_names():
                  "aivj_daemon_consecutive_failures", "aivj_daemon_last_run_timestamp_seconds 123.0",
                  "aivj_daemon_heartbeat_timestamp_seconds", "aivj_training_progress_ratio", "aivj_training_epoch",
                  'aivj_golden_pass_rate{path="render"} 0.9', 'aivj_fast_set_metric{metric="mae",path="static"} 0.3',
-                 'aivj_candidate_drift_kl{path="render"} 0.05', 'aivj_champion_info{version="v1_abcd"} 1.0'):  # fmt: skip
+                 'aivj_candidate_drift_kl{path="render"} 0.05', 'aivj_daemon_champion_info{version="v1_abcd"} 1.0'):  # fmt: skip
         assert name in text, name
-    assert "aivj_drift_kl" not in text  # the rollback rule's input is the champion's drift, never a candidate's
+    # The rollback rules join gate figures with aivj_champion_info: none of the daemon's may fire them.
+    assert "aivj_drift_kl" not in text and "aivj_champion_info" not in text
 
 
 def test_status_page_shows_state_and_reports(home):

@@ -139,6 +139,6 @@ def test_soak_kill9_twice(tmp_path):
     assert rejected["lines"], rejected  # the alert names its reasons
     assert page["champion"] == champion and page["last_runs"][-1]["run"] in [h["run"] for h in history]
     assert 'aivj_daemon_runs_total{decision="rejected"} 1.0' in metrics  # the restarted daemon judged packD
-    assert f'aivj_champion_info{{version="{champion}"}} 1.0' in metrics
+    assert f'aivj_daemon_champion_info{{version="{champion}"}} 1.0' in metrics
     print(f"soak: {len(history)} runs ({[h['decision'] for h in history]}), {soak.kills} kills survived, "
           f"{len(found)} pairs ingested of {len(expected)} expected, {elapsed:.0f} s")  # fmt: skip

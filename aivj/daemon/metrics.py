@@ -27,7 +27,11 @@ class DaemonMetrics:
         self.drift = Gauge(
             "aivj_candidate_drift_kl", "KL of the last judged candidate's predictions from the champion's", ["path"], registry=r
         )
-        self.champion = Gauge("aivj_champion_info", "The champion version (value 1)", ["version"], registry=r)
+        # Not aivj_champion_info: the rollback rules join gate figures with it, and the daemon's figures
+        # (the champion re-measured on the daemon's newest data) feed its own decisions, not a rollback.
+        self.champion = Gauge(
+            "aivj_daemon_champion_info", "The champion after the last decision (value 1)", ["version"], registry=r
+        )
 
     def set_state(self, state: str) -> None:
         self.state.state(state)

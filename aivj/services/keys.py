@@ -22,10 +22,23 @@ def key_hash(key: str) -> str:
 class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._cached: tuple[tuple, dict[str, str]] | None = None  # (the file's inode, mtime, size), its hashes
 
     def _load(self) -> dict[str, str]:
-        if not self.path.exists():
+        """The file's hashes, read again only when it changed (an issue replaces it: a new inode)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
             return {}
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._cached
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        hashes = self._read()
+        self._cached = (stamp, hashes)
+        return hashes
+
+    def _read(self) -> dict[str, str]:
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -37,8 +50,7 @@ class KeyStore:
     def issue(self, client: str) -> str:
         """A new key for ``client``; only its hash is written."""
         key = secrets.token_urlsafe(32)
-        hashes = self._load()
-        hashes[key_hash(key)] = client
+        hashes = {**self._load(), key_hash(key): client}
         write_text_atomic(self.path, json.dumps(hashes, indent=2, sort_keys=True) + "\n", durable=True)
         return key
 

@@ -70,6 +70,8 @@ PAIRS_SCHEMA = pa.schema(
 # Written by write_dataset beside PAIRS_SCHEMA's columns (writers never supply them): each pair's
 # row in the presets.parquet written with it, so readers skip the id join while that file is current.
 PAIR_ROW_COLUMNS = ("fg_row", "bg_row")
+# Optional beside them: the coupling columns of `aivj refine coupling` (each searched pair's best coupling
+# setting, its score and gain), defined with their types in aivj/contract/coupling.py PAIR_COUPLING_FIELDS.
 
 PARTITION_COLUMNS = ("score_bin", "rank_quartile")
 PARTITIONING = pa.schema([pa.field("score_bin", pa.int8()), pa.field("rank_quartile", pa.string())])

@@ -95,6 +95,26 @@ def test_alerts_that_are_not_about_the_serving_champion_change_nothing(tmp_path,
     assert answer.status_code == 200 and not answer.json()["rolled_back"] and reg.champion() == versions[1]
 
 
+def test_a_promotion_between_the_webhooks_read_and_write_stands(tmp_path, registry, monkeypatch):
+    """The webhook read v1 as champion; v2 is promoted while it decides: the switch refuses, v2 stays."""
+    from aivj.monitoring import rollback
+
+    reg, versions = registry
+    decide = rollback.previous_good
+
+    def promotion_lands_meanwhile(r):
+        target = decide(r)
+        Registry(reg.root).set_champion(versions[2], "promoted by hand meanwhile")
+        return target
+
+    monkeypatch.setattr(rollback, "previous_good", promotion_lands_meanwhile)
+    answer = _client(tmp_path, reg).post(
+        "/alerts/rollback", json=_note(versions[1]), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert not answer.json()["rolled_back"] and "moved to" in answer.json()["reason"]
+    assert reg.champion() == versions[2] and reg.history()[-1]["reason"] == "promoted by hand meanwhile"
+
+
 def test_the_target_skips_versions_an_alert_rolled_away_from(tmp_path, registry):
     reg, versions = registry
     reg.set_champion(versions[2], "third")  # history: v0, v1, v2

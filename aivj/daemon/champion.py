@@ -1,8 +1,10 @@
 """The champion side of a run: roll a broken champion back, register the candidate, promote it.
 
 A champion is broken when its files no longer match the sha256 recorded in its meta.json (a disk
-error, a half-copied folder): the daemon rolls the pointer back to the newest earlier champion of the
-history that verifies (``Registry.set_champion``, atomic), and alerts. Registering is idempotent: a
+error, a half-copied folder): the daemon rolls the pointer back to ``Registry.previous_good`` (the
+rule the registry CLI and the alert webhook use), compare-and-set so a promotion made meanwhile
+stands, and alerts; with no good one it clears the champion (``Registry.clear_champion``: a history
+row, the fingerprint's pointer too) and the next run trains from scratch. Registering is idempotent: a
 promotion step redone after a kill finds the version it registered from the same run folder.
 """
 
@@ -15,26 +17,30 @@ from omegaconf import OmegaConf
 
 from aivj.registry import Registry, register_run
 from aivj.registry.store import RegistryError
+from aivj.registry.succession import version_problems
 
 
 def ensure_valid_champion(registry_dir) -> dict:
     """{"champion": the default champion after any rollback, "rolled_back": {from, to, why} or None}."""
     reg = Registry(registry_dir)
+    read = reg.pointer_text()  # what the switch below compares against
     try:
         current = reg.champion()
     except RegistryError as exc:  # a garbage pointer file
-        current, problems = None, [str(exc)]
+        current, problems = read, [str(exc)]
     else:
-        problems = reg.verify(current) if current else []
+        problems = version_problems(reg, current) if current else []
     if not problems:
         return {"champion": reg.default_champion(), "rolled_back": None}
-    earlier = [h["champion"] for h in reversed(reg.history()) if h.get("champion") not in (None, current)]
-    good = next((v for v in dict.fromkeys(earlier) if v in reg.versions() and not reg.verify(v)), None)
     why = f"champion {current} is broken ({problems[0]})"
+    try:
+        good = reg.previous_good()
+    except RegistryError:
+        good = None
     if good is None:
-        (reg.root / "champion").unlink(missing_ok=True)  # no good one to go back to: train from scratch
+        reg.clear_champion(f"daemon rollback: {why}; no earlier sound champion", expected=read)
         return {"champion": reg.default_champion(), "rolled_back": {"from": current, "to": None, "why": why}}
-    reg.set_champion(good, f"daemon rollback: {why}", default=True)
+    reg.set_champion(good, f"daemon rollback: {why}", default=True, expected=read)
     return {"champion": good, "rolled_back": {"from": current, "to": good, "why": why}}
 
 

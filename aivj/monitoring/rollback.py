@@ -5,8 +5,9 @@ Authenticated by a shared bearer token (``Authorization: Bearer $AIVJ_ROLLBACK_T
 firing alerts labelled ``action="rollback"`` whose ``version`` label (the rules join
 ``aivj_champion_info``) names the current champion: a notification repeated after the rollback, or
 one about a version no longer serving, changes nothing. The champion goes back to the newest earlier
-champion that no alert rolled away from and whose checkpoint is sound; the registry's champion
-history records the alert as the reason, and every call's decision is appended to the webhook's log.
+sound champion that no alert rolled away from (``Registry.previous_good``), switched only if the
+champion is still the one the alert named (compare-and-set); the registry's champion history records
+the alert as the reason, and every call's decision is appended to the webhook's log.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hmac
 import json
 import os
-import threading
 import time
 import weakref
 from pathlib import Path
@@ -27,7 +27,6 @@ from pydantic import BaseModel
 
 from aivj.home import state_dir
 from aivj.monitoring import names
-from aivj.registry.ship import checkpoint_problem
 from aivj.registry.store import Registry, RegistryError
 
 TOKEN_ENV = "AIVJ_ROLLBACK_TOKEN"
@@ -57,17 +56,8 @@ def default_log() -> Path:
 
 
 def previous_good(reg: Registry) -> str:
-    """The newest earlier champion that is still registered, sound, and was not rolled away from by an alert."""
-    history, current = reg.history(), reg.champion()
-    rolled_away = {row.get("previous") for row in history if str(row.get("reason", "")).startswith(REASON_PREFIX)}
-    appointed = [history[0].get("previous")] if history else []
-    appointed += [row.get("champion") for row in history]
-    for version in reversed(appointed):
-        if not version or version == current or version in rolled_away or version not in reg.versions():
-            continue
-        if not checkpoint_problem(reg, version):
-            return version
-    raise RegistryError(f"{reg.root}: no earlier sound champion to roll back to (history: {len(history)} change(s))")
+    """The registry's rollback target, skipping every version an alert rolled away from."""
+    return reg.previous_good(avoid_rolled_away_by=REASON_PREFIX)
 
 
 def _why(alerts: list[Alert]) -> str:
@@ -91,7 +81,7 @@ def rollback_router(registry_dir=None, token: str | None = None, log_path: Path 
     """``token``: the shared secret (default ``$AIVJ_ROLLBACK_TOKEN``); rollbacks are counted on the app's registry."""
     token = token if token is not None else os.environ.get(TOKEN_ENV, "")
     log_path = Path(log_path) if log_path else default_log()
-    lock, router = threading.Lock(), APIRouter()
+    router = APIRouter()
 
     def authorised(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         if not token:
@@ -110,25 +100,26 @@ def rollback_router(registry_dir=None, token: str | None = None, log_path: Path 
         firing = [a for a in note.alerts if a.status == "firing" and a.labels.get("action") == "rollback"]
         if not firing:
             return record({"rolled_back": False, "reason": "no firing alert labelled action=rollback"})
-        with lock:  # two deliveries at once must not roll back twice
-            reg = Registry(registry_dir)
-            try:
-                current = reg.champion()
-                about = [a for a in firing if a.labels.get("version") == current]
-                if current is None or not about:
-                    named = sorted({a.labels.get("version", "(no version label)") for a in firing})
-                    return record(
-                        {
-                            "rolled_back": False,
-                            "reason": f"alerts name {', '.join(named)}; champion is {current}",
-                            "alerts": _why(firing),
-                        }
-                    )
-                target = previous_good(reg)
-                why = _why(about)
-                reg.set_champion(target, REASON_PREFIX + why)
-            except RegistryError as exc:
-                return record({"rolled_back": False, "reason": str(exc), "alerts": _why(firing)})
+        # Read, decide, then switch only if the champion is still the one read (compare-and-set under the
+        # registry's lock): two deliveries at once, or a promotion landing meanwhile, never roll back twice.
+        reg = Registry(registry_dir)
+        try:
+            current = reg.champion()
+            about = [a for a in firing if a.labels.get("version") == current]
+            if current is None or not about:
+                named = sorted({a.labels.get("version", "(no version label)") for a in firing})
+                return record(
+                    {
+                        "rolled_back": False,
+                        "reason": f"alerts name {', '.join(named)}; champion is {current}",
+                        "alerts": _why(firing),
+                    }
+                )
+            target = previous_good(reg)
+            why = _why(about)
+            reg.set_champion(target, REASON_PREFIX + why, expected=current)
+        except RegistryError as exc:
+            return record({"rolled_back": False, "reason": str(exc), "alerts": _why(firing)})
         counter = _counter(getattr(request.app.state, "metrics", None))
         for name in {a.labels.get("alertname", "unnamed alert") for a in about} if counter else ():
             counter.labels(name).inc()

@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     promote = sub.add_parser("promote", help="make VERSION the champion if the promotion rule holds")
     promote.add_argument("version")
     promote.add_argument("--force", action="store_true", help="skip the rule")
-    rollback = sub.add_parser("rollback", help="make VERSION (default: the previous champion) the champion")
+    rollback = sub.add_parser("rollback", help="make VERSION (default: the newest earlier sound champion) the champion")
     rollback.add_argument("version", nargs="?")
     verify = sub.add_parser("verify", help="check every file against its recorded sha256 and the pointer")
     verify.add_argument("version", nargs="?")
@@ -66,20 +66,12 @@ def _list(reg: Registry) -> int:
     return 0
 
 
-def _previous_champion(reg: Registry) -> str:
-    current = reg.champion()
-    for row in reversed(reg.history()):
-        if row.get("champion") == current and row.get("previous") and row["previous"] in reg.versions():
-            return row["previous"]
-    raise RegistryError(f"{reg.root}: no previous champion to roll back to")
-
-
 def _require_sound(reg: Registry, version: str) -> None:
-    from aivj.registry.ship import checkpoint_problem
+    from aivj.registry.succession import version_problems
 
-    problem = checkpoint_problem(reg, version)
-    if problem:
-        raise RegistryError(f"not made champion: {problem}")
+    problems = version_problems(reg, version)
+    if problems:
+        raise RegistryError(f"not made champion: {problems[0]}")
 
 
 def _prune(reg: Registry, keep: int, dry_run: bool) -> int:
@@ -136,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.cmd == "promote":
             _require_sound(reg, args.version)
+            current = reg.pointer_text()  # the rule judged against this; a promotion meanwhile refuses
             try:
                 reg.champion()  # a broken default pointer is reported here; --force overwrites it
                 champion = reg.champion_for(reg.fingerprint(args.version))
@@ -149,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             if not ok and not args.force:
                 print(f"not promoted: {reason} (use --force to override)", file=sys.stderr)
                 return 1
-            reg.set_champion(args.version, reason if ok else f"forced: {reason}")
+            reg.set_champion(args.version, reason if ok else f"forced: {reason}", expected=current)
             print(f"champion: {args.version} ({reason})")
             return 0
         if args.cmd == "ship":
@@ -159,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shipped: {args.version} -> {where} (commit models/ to ship it with the source)")
             return 0
         if args.cmd == "rollback":
-            target = args.version or _previous_champion(reg)
+            current = reg.pointer_text()
+            if not args.version:
+                reg.champion()  # "previous" of a garbage pointer is a guess: name the file instead
+            target = args.version or reg.previous_good()
             _require_sound(reg, target)
-            reg.set_champion(target, "rollback")
+            reg.set_champion(target, "rollback", expected=current)
             print(f"champion: {target} (rollback)")
             return 0
         if args.cmd == "verify":

@@ -17,6 +17,7 @@ from pathlib import Path
 from aivj.home import project_root, state_dir, state_root  # noqa: F401  (re-exported for the registry's callers)
 
 VERSION_RE = re.compile(r"^v\d+_[0-9a-f]{4}$")
+POINTER, HISTORY, CHAMPIONS = "champion", "champion_history.jsonl", "champions"  # champions/<fingerprint>: one pointer each
 
 
 class RegistryError(RuntimeError):
@@ -68,6 +69,11 @@ def read_json(path: Path, what: str) -> dict:
 def fingerprint_of(meta: dict) -> str:
     """The data fingerprint a version was trained on (older versions: their data_hash)."""
     return str(meta.get("data_fingerprint") or meta.get("data_hash") or "unknown")
+
+
+def safe_name(fingerprint: str) -> bool:
+    """A fingerprint usable as a file name under ``champions/``."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", fingerprint or "")) and fingerprint not in (".", "..")
 
 
 def sha256_file(path: Path) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 from aivj.contract.atomic import atomic_dir, write_text_atomic
@@ -19,32 +18,9 @@ from aivj.registry.store import (
     POINTER,
     Registry,
     RegistryError,
-    sha256_file,
     shipped_dir,
 )
-
-
-def checkpoint_problem(reg: Registry, version: str) -> str:
-    """Empty when the version's checkpoint matches its recorded sha256 and is a complete archive."""
-    ckpt = reg.checkpoint(version)
-    recorded = reg.meta(version).get("files", {}).get("model.ckpt")
-    if not ckpt.is_file():
-        return f"{ckpt}: missing"
-    if not recorded:
-        return f"{ckpt.parent / 'meta.json'}: no sha256 recorded for model.ckpt"
-    if sha256_file(ckpt) != recorded:
-        return f"{ckpt}: sha256 differs from the one recorded at registration (truncated or replaced)"
-    with open(ckpt, "rb") as fh:
-        is_zip = fh.read(2) == b"PK"
-    if is_zip:  # torch.save's format: a truncated one has no central directory
-        try:
-            with zipfile.ZipFile(ckpt) as z:
-                bad = z.testzip()
-        except (zipfile.BadZipFile, OSError) as exc:
-            return f"{ckpt}: not a complete checkpoint archive ({exc})"
-        if bad:
-            return f"{ckpt}: member {bad} fails its CRC"
-    return ""
+from aivj.registry.succession import checkpoint_problem  # noqa: F401  (re-exported: callers import it from ship)
 
 
 def ship(version: str, reg: Registry | None = None, target: Path | None = None) -> Path:

@@ -26,13 +26,16 @@ import fcntl
 import io
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 
 from aivj.contract.atomic import atomic_dir, write_text_atomic
+from aivj.registry import succession
 from aivj.registry.files import (  # noqa: F401  (re-exported: callers import these from store)
+    CHAMPIONS,
+    HISTORY,
+    POINTER,
     VERSION_RE,
     RegistryError,
     default_registry_dir,
@@ -40,13 +43,13 @@ from aivj.registry.files import (  # noqa: F401  (re-exported: callers import th
     project_root,
     read_json,
     read_pointer,
+    safe_name,
     sha256_file,
     shipped_dir,
     state_root,
 )
 
-POINTER, HISTORY, INDEX, TABLE, LOCK = "champion", "champion_history.jsonl", "registry.json", "versions.csv", ".lock"
-CHAMPIONS = "champions"  # one pointer per data fingerprint
+INDEX, TABLE, LOCK = "registry.json", "versions.csv", ".lock"
 _SHIPPED = object()
 CSV_COLUMNS = [
     "version",
@@ -119,6 +122,14 @@ class Registry:
         """The writable folder's default champion (None when it has none)."""
         return read_pointer(self.root / POINTER, self.root)
 
+    def pointer_text(self) -> str | None:
+        """What the default pointer file says, valid or not (None: no file); the compare-and-set compares this."""
+        path = self.root / POINTER
+        try:
+            return path.read_bytes().decode("utf-8", errors="replace").strip()
+        except FileNotFoundError:
+            return None
+
     def shipped_champion(self) -> str | None:
         return read_pointer(self.shipped / POINTER, self.shipped) if self.shipped else None
 
@@ -138,7 +149,7 @@ class Registry:
 
     def champion_for(self, fingerprint: str) -> str | None:
         """The champion a candidate trained on ``fingerprint`` is compared with (None: it competes with nobody)."""
-        version = read_pointer(self.root / CHAMPIONS / fingerprint, self.root) if _safe_name(fingerprint) else None
+        version = read_pointer(self.root / CHAMPIONS / fingerprint, self.root) if safe_name(fingerprint) else None
         if version:
             return version
         for candidate in (self.champion(), self.shipped_champion()):
@@ -208,39 +219,21 @@ class Registry:
                 f"$AIVJ_HOME/registry and use `aivj registry ship VERSION` (docs/registry.md)"
             )
 
-    def set_champion(self, version: str, reason: str, default: bool = True) -> None:
-        """Point this version's fingerprint at it, and (``default``) the default pointer too."""
-        self.refuse_shipped()
-        if not (self.root / str(version)).is_dir():
-            self.path(version)  # raises "no version"
-            raise RegistryError(
-                f"{version} is in the shipped folder {self.shipped}, not in {self.root}: "
-                f"only versions of the writable registry can be promoted"
-            )
-        fingerprint = self.fingerprint(version)
-        with self.lock():
-            previous = None
-            with contextlib.suppress(RegistryError):
-                previous = self.champion()
-            if _safe_name(fingerprint):
-                write_text_atomic(self.root / CHAMPIONS / fingerprint, version + "\n", durable=True)
-            if default:
-                write_text_atomic(self.root / POINTER, version + "\n", durable=True)
-            with open(self.root / HISTORY, "a", encoding="utf-8") as fh:
-                fh.write(
-                    json.dumps(
-                        {
-                            "time": round(time.time(), 3),
-                            "champion": version,
-                            "previous": previous,
-                            "fingerprint": fingerprint,
-                            "default": default,
-                            "reason": reason,
-                        }
-                    )
-                    + "\n"
-                )
-            self.rebuild_index()
+    def set_champion(self, version: str, reason: str, default: bool = True, expected=succession.ANY) -> None:
+        """Point this version's fingerprint at it, and (``default``) the default pointer too.
+
+        ``expected``: what the caller read from the default pointer (``pointer_text()``; None: no
+        champion); a RegistryError, and nothing changed, when it says something else by now.
+        """
+        succession.set_champion(self, version, reason, default, expected)
+
+    def clear_champion(self, reason: str, expected=succession.ANY) -> str | None:
+        """No default champion any more (and no fingerprint champion naming it); a history row says why."""
+        return succession.clear_champion(self, reason, expected)
+
+    def previous_good(self, avoid_rolled_away_by: str | None = None) -> str:
+        """The rollback target: the newest earlier sound champion (docs in aivj/registry/succession.py)."""
+        return succession.previous_good(self, avoid_rolled_away_by)
 
     def remove(self, version: str) -> None:
         folder = self.path(version)
@@ -291,19 +284,5 @@ class Registry:
                 problems.append(str(exc))
         shipped = [v for v in self.shipped_versions() if v not in self.versions()]
         for v in [version] if version else self.versions() + shipped:
-            try:
-                recorded = self.meta(v).get("files", {})
-            except RegistryError as exc:
-                problems.append(str(exc))
-                continue
-            for name, digest in recorded.items():
-                path = self.path(v) / name
-                if not path.exists():
-                    problems.append(f"{path}: missing")
-                elif sha256_file(path) != digest:
-                    problems.append(f"{path}: sha256 differs from meta.json")
+            problems += succession.file_problems(self, v)
         return problems
-
-
-def _safe_name(fingerprint: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", fingerprint or "")) and fingerprint not in (".", "..")

@@ -6,12 +6,15 @@ import base64
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from aivj.compare.run import SetResult
 from aivj.contract.atomic import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:  # Pillow is imported where images are made (as aivj/export/preview.py does)
+    from PIL import Image
 
 UPSCALE = 4
 
@@ -36,6 +39,8 @@ def verdicts(results: list[SetResult], tol: dict) -> list[dict]:
 
 
 def _png(rgb01: np.ndarray) -> Image.Image:
+    from PIL import Image
+
     img = Image.fromarray((np.clip(rgb01, 0, 1) * 255).astype(np.uint8))
     return img.resize((img.width * UPSCALE, img.height * UPSCALE), Image.NEAREST)
 

@@ -122,6 +122,26 @@ def test_broken_champion_is_rolled_back_to_the_last_good_one(home, tmp_path):
     assert ensure_valid_champion(None)["rolled_back"] is None
 
 
+def test_corrupt_state_and_journal_are_moved_aside_named_and_alerted_once(home, tmp_path):
+    (tmp_path / "root").mkdir()
+    journal, _ = open_run(home)  # a run in progress whose journal is then damaged, like state.json
+    home.joinpath("state.json").write_bytes(b"\xff{not json")
+    journal.path.write_text("[1, 2]")
+    with Recorder() as hook:
+        cfg = load_config([*tiny_overrides(tmp_path / "root", tmp_path / "data"), f"notify.webhook.url={hook.url}"])
+        daemon = Daemon(cfg)
+        report = daemon.tick()
+        daemon.tick()  # the notes are alerted once
+    titles = [body["title"] for _, body in hook.posts]
+    assert report["run"] == journal.doc["run"] and hook.events()[:2] == ["recovered", "recovered"]
+    for name, path in (("state.json", home / "state.json"), ("journal.json", journal.path)):
+        note = next(t for t in titles if t.startswith(f"{path}: corrupt"))
+        assert "\n" not in note and "moved aside to " + name + ".corrupt-" in note
+        assert len(list(path.parent.glob(name + ".corrupt-*"))) == 1 and json.loads(path.read_text())
+    assert sum(t.endswith("going on from a clean one") for t in titles) == 2
+    assert DaemonState(home)["set_aside"] is None and DaemonState(home)["last_run"] is not None
+
+
 def test_failing_runs_back_off_and_alert_after_three(home, tmp_path, monkeypatch):
     planted_pack(tmp_path / "root", "p", 12, seed=1)
     elite_pack(tmp_path / "root", 4)

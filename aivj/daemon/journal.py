@@ -6,11 +6,19 @@ and resumes that run at its first unfinished step, which is redone from its begi
 written to be redone: ingest rebuilds the dataset as a set of (pack, pair) keys, training restarts
 its stage (from the stage's ``last.ckpt`` when there is one), promotion reuses a version already
 registered from the same run folder, and counts come from figures the journal recorded before the step.
+
+A ``journal.json`` or ``state.json`` that does not parse (a disk error, a hand edit: the writes
+themselves are atomic) is moved aside as ``<name>.corrupt-<time>`` (kept for a look, never deleted),
+logged as one line naming the file, and the daemon goes on from a clean one: every step can be redone,
+and the next run sends a ``recovered`` alert naming it (the note waits in the fresh file's
+``set_aside`` until then). An unreadable file (permissions) is still an error: nothing is moved.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -19,24 +27,40 @@ from aivj.contract.atomic import write_json_atomic, write_text_atomic
 from aivj.home import state_dir
 
 POINTER, STATE = "current_run", "state.json"
+log = logging.getLogger("aivj.daemon")
 
 
 def daemon_home() -> Path:
     return state_dir("daemon")
 
 
-def _read(path: Path, default):
+def _read(path: Path, default) -> tuple[dict, list[str]]:
+    """(the document, or ``default`` when absent or corrupt; the note about a corrupt one moved aside)."""
+    if not path.is_file():
+        return default, []
+    raw = path.read_bytes()
     try:
-        return json.loads(path.read_text()) if path.is_file() else default
-    except (OSError, ValueError):
-        return default
+        doc = json.loads(raw.decode("utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError(f"a JSON {type(doc).__name__}, not an object")
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError too
+        aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}")
+        os.replace(path, aside)
+        note = f"{path}: corrupt ({str(exc).splitlines()[0][:120]}); moved aside to {aside.name}, going on from a clean one"
+        log.error(note)
+        return default, [note]
+    return doc, []
 
 
 class Journal:
     def __init__(self, run_dir: Path) -> None:
         self.dir = Path(run_dir)
         self.path = self.dir / "journal.json"
-        self.doc = _read(self.path, None) or {"run": self.dir.name, "started": time.time(), "steps": {}, "resumed": 0}
+        doc, set_aside = _read(self.path, None)
+        self.doc = doc or {"run": self.dir.name, "started": time.time(), "steps": {}, "resumed": 0}
+        if set_aside:
+            self.doc["set_aside"] = set_aside
+            self._save()
 
     def done(self, step: str) -> dict | None:
         return self.doc["steps"].get(step)
@@ -86,9 +110,15 @@ class DaemonState:
 
     def __init__(self, home: Path) -> None:
         self.path = home / STATE
-        self.doc = _read(self.path, {}) or {}
+        self.doc, set_aside = _read(self.path, {})
         self.doc.setdefault("consecutive_failures", 0)
         self.doc.setdefault("history", [])
+        if set_aside:
+            self.update(set_aside=self.doc.get("set_aside", []) + set_aside)
+
+    def take_set_aside(self) -> list[str]:
+        """The notes about corrupt files moved aside, once (the caller alerts; saved with its next update)."""
+        return self.doc.pop("set_aside", None) or []
 
     def __getitem__(self, key):
         return self.doc.get(key)

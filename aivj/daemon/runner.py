@@ -36,6 +36,8 @@ def run_once(cfg, home: Path, data_dir: Path, registry_dir, metrics, dispatcher:
     )
     journal.note(force_full=ctx.force_full)
     events = []
+    for note in journal.doc.pop("set_aside", []) + state.take_set_aside():  # corrupt files moved aside (journal.py)
+        events += dispatcher.send(Message("recovered", note, run=journal.doc["run"]))
     if resumed:
         where = journal.doc.get("in_step") or "between steps"
         events += dispatcher.send(

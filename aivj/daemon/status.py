@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from aivj.daemon.journal import POINTER, DaemonState, Journal
 from aivj.daemon.service import lock_holder
+from aivj.monitoring.rollback import rollback_router
 from aivj.registry import Registry
 from aivj.registry.store import RegistryError
 
@@ -33,6 +34,7 @@ def status(home: Path, registry_dir=None, last: int = 10) -> dict:
         "consecutive_failures": state["consecutive_failures"],
         "next_run_after": state["next_run_after"],
         "last_runs": state["history"][-last:],
+        "set_aside": state["set_aside"] or [],  # corrupt state files moved aside, not yet alerted (journal.py)
     }
 
 
@@ -67,25 +69,17 @@ def status_router(home: Path, registry_dir=None) -> APIRouter:
             f"<html><head><title>aivj daemon</title></head><body><h1>aivj daemon</h1>"
             f"<p>champion: {html.escape(str(s['champion']))}; running: {s['running_pid']}; current run: {s['current_run']} "
             f"({s['in_step']}); paused: {html.escape(str(s['paused']))}; failures in a row: {s['consecutive_failures']}</p>"
-            f"<table border=1><tr><th>run</th><th>decision</th><th>pairs added</th><th>why</th></tr>{rows}</table></body></html>"
+            + "".join(f"<p>set aside: {html.escape(note)}</p>" for note in s["set_aside"])
+            + f"<table border=1><tr><th>run</th><th>decision</th><th>pairs added</th><th>why</th></tr>{rows}</table></body></html>"
         )
 
     return router
 
 
 def create_status_app(home: Path, registry_dir=None, settings=None):
-    """The status page on the services' foundation; mounts the monitoring rollback webhook when it exists."""
+    """The status page on the services' foundation, with the monitoring rollback webhook mounted."""
     from aivj.services.app import create_app
     from aivj.services.settings import ServiceSettings
 
-    open_routers = []
-    try:
-        from aivj.monitoring.rollback import rollback_router
-    except ImportError:
-        rollback_router = None
-    if rollback_router is not None:
-        try:
-            open_routers.append(rollback_router(registry_dir=registry_dir))
-        except TypeError:  # its signature is the monitoring package's to settle; mounted by the lead otherwise
-            pass
+    open_routers = [rollback_router(registry_dir=registry_dir)]
     return create_app(settings or ServiceSettings(name="daemon"), [status_router(home, registry_dir)], open_routers=open_routers)

@@ -1,6 +1,6 @@
-"""The configs in code: the resolvers they use, and train.py's config composed in-process.
+"""The configs in code: the resolvers they use, a subsystem's config group, and train.py's config composed in-process.
 
-Every module that loads a config registers the resolvers first.
+Every module that loads a config registers the resolvers first (``load_group`` does).
 
 ``${threshold:golden_pass_rate}`` is the figure of that name in aivj/contract/thresholds.py, so a
 gate written in conf/ is the code's gate (change it there, not here). ``${project_root:}`` and
@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from aivj.contract.thresholds import THRESHOLDS
 from aivj.home import project_root, state_root
@@ -30,6 +31,43 @@ def register_resolvers() -> None:
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_resolver(name, fn)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be loaded or used; one line naming the file (or the key)."""
+
+
+def load_group(name: str, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """conf/<name>/default.yaml (or ``path``) with ``--set key=value`` overrides of its keys, resolved."""
+    register_resolvers()
+    path = Path(path) if path else project_root() / "conf" / name / "default.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such {name} config")
+    try:
+        cfg = OmegaConf.load(path)
+    except (OmegaConfBaseException, OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {str(exc).splitlines()[0]}") from None
+    try:
+        for item in overrides:
+            key = item.split("=", 1)[0]
+            if "=" not in item:
+                raise ConfigError(f"--set {item}: expected key=value")
+            if OmegaConf.select(cfg, key, default=KeyError, throw_on_missing=False) is KeyError:
+                raise ConfigError(f"--set {key}: no such key in {path}")
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+        OmegaConf.resolve(cfg)
+    except ConfigError:
+        raise
+    except (OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(f"{path}: {str(exc).splitlines()[0]}") from None
+    return cfg
+
+
+def add_set_argument(parser, name: str) -> None:
+    """The one override style of the subsystem commands: ``--set key=value`` on the subcommand, repeatable."""
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help=f"override a conf/{name}/default.yaml entry (repeatable)"
+    )
 
 
 def compose_train(overrides: list[str], output_dir: Path | None = None, config_name: str = "train") -> DictConfig:

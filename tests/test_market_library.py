@@ -137,14 +137,14 @@ def test_cli_search_names_the_template_itself_for_its_own_texts(market, capsys):
     record = next(r for r in store.elite if r["fg"]["file"])
     overrides = [f"--set=store={m.root}", f"--set=free_top={FREE_TOP}"]
     code = market_cli(
-        [*overrides, "search", "--pair", str(record["_dir"] / "fg.milk"), str(record["_dir"] / "bg.milk"), "-k", "2"]
+        ["search", *overrides, "--pair", str(record["_dir"] / "fg.milk"), str(record["_dir"] / "bg.milk"), "-k", "2"]
     )
     lines = capsys.readouterr().out.splitlines()
     assert code == 0 and record["id"] in lines[1] and lines[1].split()[0] == "0.000"
 
 
 def test_build_without_a_dataset_says_which_file_is_missing(tmp_path, capsys):
-    code = market_cli([f"--set=dataset={tmp_path}", f"--set=store={tmp_path / 'm'}", "build"])
+    code = market_cli(["build", f"--set=dataset={tmp_path}", f"--set=store={tmp_path / 'm'}"])
     err = capsys.readouterr().err.strip()
     assert (
         code == 2

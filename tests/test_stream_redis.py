@@ -118,25 +118,25 @@ def test_the_cli_emits_tails_works_and_reads_the_top_k(rig, redis_srv, tmp_path,
     from aivj.stream.cli import main
 
     monkeypatch.setenv("AIVJ_HOME", str(tmp_path / "home"))
-    common = ["--set", f"redis_url={redis_srv.url}", "--set", f"log_dir={rig.logs}"]
-    assert main([*common, "emit", "cli pack", "7", "4.5", "1"]) == 0
-    assert main([*common, "emit", "cli pack", "8", "2.0", "2"]) == 0
-    assert main([*common, "emit", "cli pack", "9", "6.0", "3"]) == 2  # score outside 0-5: refused, nothing written
-    assert main([*common, "tail", "--once"]) == 0
+    common = ["--set", f"redis_url={redis_srv.url}", "--set", f"log_dir={rig.logs}"]  # --set goes after the subcommand
+    assert main(["emit", *common, "cli pack", "7", "4.5", "1"]) == 0
+    assert main(["emit", *common, "cli pack", "8", "2.0", "2"]) == 0
+    assert main(["emit", *common, "cli pack", "9", "6.0", "3"]) == 2  # score outside 0-5: refused, nothing written
+    assert main(["tail", *common, "--once"]) == 0
     assert "2 lines read: 2 published, 0 quarantined" in capsys.readouterr().out
     assert (tmp_path / "home" / "stream" / "tailer.json").exists()
-    assert main([*common, "work", "--once"]) == 0
+    assert main(["work", *common, "--once"]) == 0
     assert "applied 2" in capsys.readouterr().out
-    assert main([*common, "topk", "cli pack", "-k", "1", "--json"]) == 0
+    assert main(["topk", *common, "cli pack", "-k", "1", "--json"]) == 0
     (top,) = json.loads(capsys.readouterr().out)
     assert top["pair"] == 7 and top["weight"] == pytest.approx(0.9)
-    assert main([*common, "status"]) == 0
+    assert main(["status", *common]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["length"] == 2 and status["groups"][0]["pending"] == 0 and status["tailer"]["published"] == 2
 
 
 @pytest.mark.parametrize(
-    "args", [["topk", "p", "-k", "0"], ["--set", "nope=1", "status"], ["--set", "redis_url=redis://127.0.0.1:1/0", "topk", "p"]]
+    "args", [["topk", "p", "-k", "0"], ["status", "--set", "nope=1"], ["topk", "p", "--set", "redis_url=redis://127.0.0.1:1/0"]]
 )
 def test_cli_errors_are_one_line_and_exit_2(args, capsys, tmp_path, monkeypatch):
     from aivj.stream.cli import main

@@ -1,4 +1,4 @@
-"""The daemon's config: conf/daemon/default.yaml with ``key=value`` overrides (OmegaConf dotlist), checked once."""
+"""The daemon's config: conf/daemon/default.yaml with ``--set key=value`` overrides (aivj.configs.load_group), checked once."""
 
 from __future__ import annotations
 
@@ -7,26 +7,17 @@ import re
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from aivj.configs import register_resolvers
-from aivj.home import project_root
+from aivj.configs import ConfigError, load_group
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class DaemonConfigError(ValueError):
-    """A daemon config value that cannot work; one line naming the key."""
+DaemonConfigError = ConfigError  # the one config error type; the name kept for the daemon's callers
 
 
 def load_config(overrides: list[str] | None = None, path: Path | None = None) -> DictConfig:
-    register_resolvers()
-    path = Path(path) if path else project_root() / "conf" / "daemon" / "default.yaml"
-    try:
-        cfg = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist(list(overrides or [])))
-        OmegaConf.resolve(cfg)
-    except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise DaemonConfigError(f"{path}: {str(exc).splitlines()[0]}") from None
+    cfg = load_group("daemon", path, list(overrides or []))
     check(cfg)
     return cfg
 

@@ -1,26 +1,21 @@
-"""The feedback settings: conf/feedback/default.yaml with ``key=value`` overrides (OmegaConf, no Hydra)."""
+"""The feedback settings: conf/feedback/default.yaml with ``--set key=value`` overrides (aivj.configs.load_group)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from aivj.home import project_root
-
-DEFAULT = "conf/feedback/default.yaml"
+from aivj.configs import load_group
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> DictConfig:
-    path = Path(path) if path else project_root() / DEFAULT
-    if not path.is_file():
-        raise ValueError(f"{path}: no such feedback config")
-    cfg = OmegaConf.load(path)
-    unknown = [
-        o.split("=", 1)[0]
-        for o in overrides
-        if "=" not in o or OmegaConf.select(cfg, o.split("=", 1)[0], default=KeyError) is KeyError
-    ]
-    if unknown:
-        raise ValueError(f"{path}: unknown or malformed overrides {unknown} (key=value with a key of the config)")
-    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    return load_group("feedback", path, overrides)
+
+
+def store_url(cfg: DictConfig) -> str:
+    """The store's SQLAlchemy URL: the config's, else SQLite in the feedback service's home."""
+    from aivj.feedback.store import default_url
+    from aivj.services.settings import ServiceSettings
+
+    return cfg.store_url or default_url(ServiceSettings(name="feedback").home())

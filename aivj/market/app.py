@@ -3,8 +3,9 @@
 Free tier: no API key; the ``free_top`` best elite templates (browse, preview, similar), rate-limited
 per client address. Premium: ``X-API-Key``; every elite template, the client's own uploads, uploads
 and downloads. A key that is sent but unknown is refused (401), never served as free. Routes that
-both tiers use check the key themselves (``open_routers``); uploads and downloads sit behind
-create_app's key check. A template a tier may not see answers 404 whether it exists or not.
+both tiers use are create_app's ``tier_routers`` (the key optional); uploads and downloads sit behind
+its key check. The body limit is create_app's (``upload.max_body_bytes``). A template a tier may not
+see answers 404 whether it exists or not.
 """
 
 from __future__ import annotations
@@ -20,15 +21,12 @@ import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from fastapi.security import APIKeyHeader
 from prometheus_client import Counter
 
 from aivj.market.store import MILK_FILES, PREVIEW_FILE, Store, public
 from aivj.market.uploads import Rejected, Uploader, check_text
 from aivj.milk.features import extract_features
-from aivj.services.app import API_KEY_HEADER, create_app
-from aivj.services.keys import KeyStore
-from aivj.services.ratelimit import RateLimiter
+from aivj.services.app import create_app, current_client
 from aivj.services.settings import ServiceSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -49,29 +47,9 @@ def _features(label: str, text: object, max_bytes: int) -> np.ndarray:
     return extract_features(preset)
 
 
-def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock: Callable[[], float], counters: dict):
-    """(routes both tiers use, routes behind the API key)."""
-    free_limit = RateLimiter(int(cfg.free_rate_limit_per_minute), clock)
-    premium_limit = RateLimiter(int(cfg.premium_rate_limit_per_minute), clock)
-    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
-
-    def tier(request: Request, key: str | None = Depends(header)) -> str | None:
-        """The premium client's name, or None for the free tier."""
-        if key:
-            client = keys.client_of(key)
-            if client is None:
-                raise HTTPException(401, f"unknown {API_KEY_HEADER} (leave it out for the free tier)")
-            if not premium_limit.allow(client):
-                raise HTTPException(
-                    429, f"more than {cfg.premium_rate_limit_per_minute} requests a minute", headers={"Retry-After": "60"}
-                )
-            return client
-        address = request.client.host if request.client else "unknown"
-        if not free_limit.allow(f"free:{address}"):
-            raise HTTPException(
-                429, f"free tier: more than {cfg.free_rate_limit_per_minute} requests a minute", headers={"Retry-After": "60"}
-            )
-        return None
+def market_routers(cfg, store: Store, uploader: Uploader, counters: dict):
+    """(the page, open; routes both tiers use; routes behind the API key). The client is create_app's (None: free)."""
+    tier = current_client
 
     def summary(record: dict, client: str | None) -> dict:
         out = public(record)
@@ -90,13 +68,13 @@ def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock:
             "results": [{"distance": round(d, 6), **summary(r, client)} for r, d in hits],
         }
 
-    both, premium = APIRouter(), APIRouter()
+    page_router, both, premium = APIRouter(), APIRouter(), APIRouter()
 
-    @both.get("/", include_in_schema=False)
+    @page_router.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
-    @both.get("/static/{name}", include_in_schema=False)
+    @page_router.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> FileResponse:
         if name not in PAGE_FILES:
             raise HTTPException(404, f"no static file {name}")
@@ -138,7 +116,7 @@ def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock:
 
     @both.post("/api/similar")
     async def similar_to(request: Request, client: str | None = Depends(tier), k: int = Query(10, ge=1)) -> dict:
-        doc = await _json_body(request, int(cfg.upload.max_body_bytes))
+        doc = await _json_body(request)
         limit, k = int(cfg.upload.max_preset_bytes), min(k, int(cfg.similar.max_k))
         if isinstance(doc, dict) and "preset" in doc:
             z = store.space.z(_features("preset", doc["preset"], limit))
@@ -149,9 +127,8 @@ def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock:
         raise HTTPException(422, 'the body must be {"preset": TEXT} or {"fg": TEXT, "bg": TEXT}')
 
     @premium.post("/api/uploads", status_code=201)
-    async def upload(request: Request) -> dict:
-        client = keys.client_of(request.headers.get(API_KEY_HEADER))
-        doc = await _json_body(request, int(cfg.upload.max_body_bytes))
+    async def upload(request: Request, client: str = Depends(tier)) -> dict:
+        doc = await _json_body(request)
         try:
             record = await run_in_threadpool(uploader.accept, client, doc)
         except Rejected as exc:
@@ -161,8 +138,7 @@ def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock:
         return {**summary(record, client), "library_size": len(store.elite)}
 
     @premium.get("/api/templates/{tid}/download")
-    def download(tid: str, request: Request) -> Response:
-        client = keys.client_of(request.headers.get(API_KEY_HEADER))
+    def download(tid: str, client: str = Depends(tier)) -> Response:
         record = visible(tid, client)
         if record["fg"].get("file") is None:
             raise HTTPException(404, f"template {tid} has no .milk text here: {record.get('text_note')}")
@@ -176,7 +152,7 @@ def market_routers(cfg, store: Store, uploader: Uploader, keys: KeyStore, clock:
         headers = {"Content-Disposition": f'attachment; filename="aivj-template-{tid}.zip"'}
         return Response(buf.getvalue(), media_type="application/zip", headers=headers)
 
-    return both, premium
+    return page_router, both, premium
 
 
 def _safe(name: str) -> str:
@@ -185,29 +161,32 @@ def _safe(name: str) -> str:
     return cleaned[:120] or "preset"
 
 
-async def _json_body(request: Request, max_bytes: int):
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(413, f"request body of {declared} bytes; at most {max_bytes}")
-    body = await request.body()
-    if len(body) > max_bytes:
-        raise HTTPException(413, f"request body of {len(body)} bytes; at most {max_bytes}")
+async def _json_body(request: Request):
+    body = await request.body()  # create_app's body limit refuses more than upload.max_body_bytes as it arrives
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(422, f"the body is not JSON ({type(exc).__name__})") from None
 
 
+def market_settings(cfg, root: Path) -> ServiceSettings:
+    """The market's tiers and body limit from conf/market, its key file in the store folder."""
+    return ServiceSettings(
+        name="market",
+        data_dir=root,
+        rate_limit_per_minute=int(cfg.premium_rate_limit_per_minute),
+        free_rate_limit_per_minute=int(cfg.free_rate_limit_per_minute),
+        max_body_bytes=int(cfg.upload.max_body_bytes),
+    )
+
+
 def create_market_app(cfg, store: Store, scorer, frame_root: Path, settings: ServiceSettings | None = None,
                       clock: Callable[[], float] = time.monotonic) -> FastAPI:  # fmt: skip
-    settings = settings or ServiceSettings(
-        name="market", data_dir=store.root, rate_limit_per_minute=int(cfg.premium_rate_limit_per_minute)
-    )
-    keys = KeyStore(settings.keys_file())
+    settings = settings or market_settings(cfg, store.root)
     counters: dict = {}
     uploader = Uploader(store, scorer, cfg, frame_root)
-    both, premium = market_routers(cfg, store, uploader, keys, clock, counters)
-    app = create_app(settings, [premium], clock=clock, open_routers=[both])
+    page, both, premium = market_routers(cfg, store, uploader, counters)
+    app = create_app(settings, [premium], clock=clock, tier_routers=[both], open_routers=[page])
     counters["uploads"] = Counter("aivj_market_uploads", "Uploads by answer status", ["status"], registry=app.state.metrics)
     app.state.store, app.state.uploader = store, uploader
     return app

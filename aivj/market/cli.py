@@ -1,7 +1,7 @@
 """``aivj market``: the elite template market (docs/market.md).
 
     aivj market build [--limit N]                 # the library from data/default's elite pairs
-    aivj market serve --port 8010                 # the web page and the API (free tier + API keys)
+    aivj market serve [--port 8020]               # the web page and the API (free tier + API keys)
     aivj market serve --issue-key alice           # print a new premium API key for client alice and exit
     aivj market search --template ID | --preset FILE | --pair FG BG [-k 10]
     aivj market upload FG.milk BG.milk --client alice
@@ -59,20 +59,14 @@ def cmd_build(args, cfg) -> int:
 
 
 def cmd_serve(args, cfg) -> int:
-    from aivj.market.config import store_dir
-    from aivj.services.keys import KeyStore
-    from aivj.services.settings import ServiceSettings
+    from aivj.market.app import create_market_app, market_settings
+    from aivj.market.config import frame_cache_root, store_dir
+    from aivj.services.cli import issue_key
+    from aivj.services.serve import serve
 
-    settings = ServiceSettings(
-        name="market", data_dir=store_dir(cfg), rate_limit_per_minute=int(cfg.premium_rate_limit_per_minute)
-    )
-    if args.issue_key:
-        print(KeyStore(settings.keys_file()).issue(args.issue_key))
+    settings = market_settings(cfg, store_dir(cfg))
+    if issue_key(args, settings):
         return EXIT_OK
-    import uvicorn
-
-    from aivj.market.app import create_market_app
-    from aivj.market.config import frame_cache_root
 
     store = _store(cfg)
     if not store.elite:
@@ -80,7 +74,7 @@ def cmd_serve(args, cfg) -> int:
         return EXIT_NOTHING
     app = create_market_app(cfg, store, _scorer(args), frame_cache_root(cfg), settings)
     print(f"aivj market serve: {len(store.elite)} templates on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve(app, args.host, args.port)
     return EXIT_OK
 
 
@@ -133,25 +127,27 @@ def cmd_upload(args, cfg) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from aivj.configs import add_set_argument
+    from aivj.services.cli import add_service_args
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=None, help="market config (default: conf/market/default.yaml)")
+    add_set_argument(common, "market")
+    common.add_argument("--model", default="champion", help="registry version or checkpoint that scores (default: the champion)")
+    common.add_argument("--registry", default=None, help="registry folder (default: $AIVJ_REGISTRY, else $AIVJ_HOME/registry)")
     ap = argparse.ArgumentParser(prog="aivj market", description="elite templates: build, serve, search, upload")
-    ap.add_argument("--config", default=None, help="market config (default: conf/market/default.yaml)")
-    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config entry (repeatable)")
-    ap.add_argument("--model", default="champion", help="registry version or checkpoint that scores (default: the champion)")
-    ap.add_argument("--registry", default=None, help="registry folder (default: $AIVJ_REGISTRY, else $AIVJ_HOME/registry)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("build", help="package the dataset's elite pairs as templates")
+    p = sub.add_parser("build", parents=[common], help="package the dataset's elite pairs as templates")
     p.add_argument("--limit", type=int, default=None, help="only the N best by the champion's score")
-    p = sub.add_parser("serve", help="the web page and the API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8010)
-    p.add_argument("--issue-key", metavar="CLIENT", default=None, help="print a new premium API key for CLIENT and exit")
-    p = sub.add_parser("search", help="nearest templates to a template, a preset or a pair")
+    p = sub.add_parser("serve", parents=[common], help="the web page and the API (--issue-key: a premium key)")
+    add_service_args(p, "market")
+    p = sub.add_parser("search", parents=[common], help="nearest templates to a template, a preset or a pair")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--template", default=None)
     group.add_argument("--preset", type=Path, default=None)
     group.add_argument("--pair", type=Path, nargs=2, metavar=("FG", "BG"), default=None)
     p.add_argument("-k", type=int, default=10)
-    p = sub.add_parser("upload", help="validate, score and place a pair of .milk files")
+    p = sub.add_parser("upload", parents=[common], help="validate, score and place a pair of .milk files")
     p.add_argument("fg", type=Path)
     p.add_argument("bg", type=Path)
     p.add_argument("--client", required=True, help="the owner the upload is stored for")
@@ -165,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     handler = {"build": cmd_build, "serve": cmd_serve, "search": cmd_search, "upload": cmd_upload}[args.cmd]
     try:
-        return handler(args, config.load(args.config, args.set or []))
+        return handler(args, config.load(args.config, args.set))
     except (ValueError, OSError, RuntimeError, RegistryError) as exc:
         if debug_enabled():
             raise

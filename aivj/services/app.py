@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
@@ -26,9 +25,9 @@ from prometheus_client import (
     Counter,
     generate_latest,
 )
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aivj import __version__
+from aivj.services.bodylimit import BodyLimit, BodyTooLarge
 from aivj.services.keys import KeyStore
 from aivj.services.ratelimit import RateLimiter
 from aivj.services.settings import ServiceSettings
@@ -114,18 +113,9 @@ def create_app(
         request.state.client = name
         return name
 
-    # FastAPI's body limit counts the bytes that arrive (a chunked body declares no length; a declared one may lie)
-    app = FastAPI(title=f"aivj {settings.name}", version=__version__, max_body_size=settings.max_body_bytes)
+    app = FastAPI(title=f"aivj {settings.name}", version=__version__)
     app.state.settings, app.state.keys, app.state.metrics = settings, keys, registry
-    too_large_detail = f"request body too large: at most {settings.max_body_bytes} bytes"
-    too_large = {413: {"description": too_large_detail}}
-
-    @app.exception_handler(StarletteHTTPException)
-    async def answer_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 413 and exc.detail == "Content Too Large":  # the body limit's own, which names no limit
-            refused.labels(settings.name, "body_size").inc()
-            exc = StarletteHTTPException(413, too_large_detail)
-        return await http_exception_handler(request, exc)
+    too_large = {413: {"description": BodyTooLarge(settings.max_body_bytes).detail}}
 
     @app.exception_handler(RequestValidationError)
     async def refuse_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -148,4 +138,6 @@ def create_app(
     for router in open_routers:
         app.include_router(router)
     app.add_middleware(CountRequests, counter=requests, service=settings.name)
+    # outermost: a declared oversize body is refused before any route runs; one that grows too large, as it arrives
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, on_refuse=refused.labels(settings.name, "body_size").inc)
     return app

@@ -1,12 +1,10 @@
-"""``aivj stream work --serve PORT``: the worker's HTTP face on the services' foundation.
+"""``aivj stream work --serve``: the worker's HTTP face on the services' foundation (served by aivj.services.serve).
 
 ``/metrics`` (open) carries the stream metrics on the app's own registry; ``GET /topk/{pack}?k=N`` (behind
 the API key) answers what the web app would otherwise read from Redis itself.
 """
 
 from __future__ import annotations
-
-import threading
 
 from fastapi import APIRouter, Query
 
@@ -28,12 +26,3 @@ def stream_app(r, keys: Keys, settings: ServiceSettings | None = None):
 
     app = create_app(settings or ServiceSettings(name="stream"), routers=[router])
     return app, StreamMetrics.create(app.state.metrics)
-
-
-def serve_in_thread(app, port: int, host: str = "127.0.0.1") -> threading.Thread:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="stream-http", daemon=True)
-    thread.start()
-    return thread

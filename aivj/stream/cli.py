@@ -23,7 +23,7 @@ def _setup(args):
     from aivj.stream import config
     from aivj.stream.keys import Keys
 
-    cfg = config.load(args.config, args.set or [])
+    cfg = config.load(args.config, args.set)
     # no hidden retries: topk/status fail in one line, tail/work loops back off on their own
     r = redis.Redis.from_url(cfg.redis_url, socket_connect_timeout=2.0, retry=Retry(NoBackoff(), 0))
     return cfg, r, Keys(cfg.key_prefix), state_dir("stream")
@@ -41,30 +41,42 @@ def _stopper():
 
 
 def _metrics(args, r, keys):
-    """The stream metrics; with ``--serve PORT`` on an app (create_app) serving them at /metrics."""
+    """The stream metrics; with ``--serve`` on an app (create_app) serving them at /metrics on --host:--port."""
     from aivj.stream.metrics import StreamMetrics
 
     if not args.serve:
         return StreamMetrics.create()
-    from aivj.stream.app import serve_in_thread, stream_app
+    from aivj.services.serve import serve
+    from aivj.stream.app import stream_app
 
     app, metrics = stream_app(r, keys)
-    serve_in_thread(app, args.serve)
+    serve(app, args.host, args.port, background=True)
+    print(f"aivj stream {args.cmd}: /metrics and /topk on http://{args.host}:{args.port}", file=sys.stderr)
     return metrics
+
+
+def _issue_key(args) -> bool:
+    from aivj.services.cli import issue_key
+    from aivj.services.settings import ServiceSettings
+
+    return issue_key(args, ServiceSettings(name="stream"))
 
 
 def cmd_tail(args) -> int:
     import redis
 
+    from aivj.services.logs import redact_url
     from aivj.stream import config
     from aivj.stream.tailer import Tailer
 
+    if _issue_key(args):
+        return EXIT_OK
     cfg, r, keys, state = _setup(args)
     folder = Path(args.folder) if args.folder else config.log_dir(cfg)
     metrics = _metrics(args, r, keys)
     tailer = Tailer(r, keys, folder, cfg.tail.pattern, state, int(cfg.tail.maxlen), int(cfg.tail.batch_lines), metrics)
     stop, backoff = _stopper(), 0.1
-    print(f"tailing {folder}/{cfg.tail.pattern} -> {cfg.redis_url} {keys.stream}", file=sys.stderr)
+    print(f"tailing {folder}/{cfg.tail.pattern} -> {redact_url(cfg.redis_url)} {keys.stream}", file=sys.stderr)
     try:
         while not stop():
             try:
@@ -90,6 +102,8 @@ def cmd_work(args) -> int:
     from aivj.stream.weights import WeightParams
     from aivj.stream.worker import Worker, default_consumer
 
+    if _issue_key(args):
+        return EXIT_OK
     cfg, r, keys, _ = _setup(args)
     w = cfg.work
     metrics = _metrics(args, r, keys)
@@ -156,7 +170,7 @@ def cmd_emit(args) -> int:
     from aivj.stream import config
     from aivj.stream.writer import EventLogWriter
 
-    cfg = config.load(args.config, args.set or [])
+    cfg = config.load(args.config, args.set)
     from aivj.stream.events import parse
 
     writer = EventLogWriter(Path(args.folder) if args.folder else config.log_dir(cfg), source="aivj stream emit")
@@ -168,26 +182,32 @@ def cmd_emit(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from aivj.configs import add_set_argument
+    from aivj.services.cli import add_service_args
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=None, help="stream config (default: conf/stream/default.yaml)")
+    add_set_argument(common, "stream")
     ap = argparse.ArgumentParser(prog="aivj stream", description="score/rank events -> Redis -> live sampling weights")
-    ap.add_argument("--config", default=None, help="stream config (default: conf/stream/default.yaml)")
-    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config entry (repeatable)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("tail", help="follow refinery_v2_*.log files and publish their events to the Redis Stream")
+    p = sub.add_parser(
+        "tail", parents=[common], help="follow refinery_v2_*.log files and publish their events to the Redis Stream"
+    )
     p.add_argument("--folder", default=None, help="log folder (default: the config's log_dir)")
     p.add_argument("--once", action="store_true", help="publish what is there now and exit")
-    p.add_argument(
-        "--serve", type=int, metavar="PORT", default=None, help="serve /metrics (quarantined events) on 127.0.0.1:PORT"
-    )
-    p = sub.add_parser("work", help="apply events to the per-pack sorted sets (a consumer-group worker)")
+    p.add_argument("--serve", action="store_true", help="serve /metrics (quarantined events) and /topk on --host:--port")
+    add_service_args(p, "stream-tail")
+    p = sub.add_parser("work", parents=[common], help="apply events to the per-pack sorted sets (a consumer-group worker)")
     p.add_argument("--consumer", default=None, help="consumer name (default: <host>-<pid>)")
     p.add_argument("--once", action="store_true", help="apply what is waiting now and exit")
-    p.add_argument("--serve", type=int, metavar="PORT", default=None, help="serve /metrics and /topk on 127.0.0.1:PORT")
-    p = sub.add_parser("topk", help="the k highest-weighted pairs of a pack")
+    p.add_argument("--serve", action="store_true", help="serve /metrics and /topk on --host:--port")
+    add_service_args(p, "stream-work")
+    p = sub.add_parser("topk", parents=[common], help="the k highest-weighted pairs of a pack")
     p.add_argument("pack")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--json", action="store_true")
-    sub.add_parser("status", help="stream length, consumer groups and pending entries, tailer counts")
-    p = sub.add_parser("emit", help="append one event to the log (demo)")
+    sub.add_parser("status", parents=[common], help="stream length, consumer groups and pending entries, tailer counts")
+    p = sub.add_parser("emit", parents=[common], help="append one event to the log (demo)")
     p.add_argument("pack")
     p.add_argument("pair", type=int)
     p.add_argument("score", type=float)
@@ -204,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return handler[args.cmd](args)
-    except (ValueError, OSError, redis.RedisError) as exc:
+    except (ValueError, OSError, RuntimeError, redis.RedisError) as exc:
         if debug_enabled():
             raise
         print(f"aivj stream {args.cmd}: {one_line(exc)}", file=sys.stderr)

@@ -1,29 +1,17 @@
-"""The stream's settings: conf/stream/default.yaml with ``key=value`` overrides (OmegaConf, no Hydra)."""
+"""The stream's settings: conf/stream/default.yaml with ``--set key=value`` overrides (aivj.configs.load_group)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from aivj.home import project_root, state_dir
-
-DEFAULT = "conf/stream/default.yaml"
+from aivj.configs import load_group
+from aivj.home import state_dir
 
 
 def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
-    """The config at ``path`` (default conf/stream/default.yaml) with dotlist ``overrides`` merged on top."""
-    path = Path(path) if path else project_root() / DEFAULT
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such stream config")
-    cfg = OmegaConf.load(path)
-    bad = [o for o in overrides if "=" not in o]
-    if bad:
-        raise ValueError(f"--set {bad[0]}: expected key=value")
-    unknown = [o.split("=", 1)[0] for o in overrides if OmegaConf.select(cfg, o.split("=", 1)[0], default=KeyError) is KeyError]
-    if unknown:
-        raise ValueError(f"--set {unknown[0]}: no such key in {path}")
-    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    return load_group("stream", path, overrides)
 
 
 def log_dir(cfg: DictConfig) -> Path:

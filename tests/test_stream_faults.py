@@ -132,3 +132,39 @@ def test_a_restarted_tailer_neither_skips_nor_repeats_and_waits_for_whole_lines(
     assert second.counts["published"] == 70 and second.counts["quarantined"] == 0
     published = [helpers.event_of(fields) for _, fields in rig.r.xrange(rig.keys.stream)]
     assert [e.id for e in published] == [e.id for e in events]
+
+
+class _Killed(BaseException):
+    pass
+
+
+def test_a_tailer_killed_between_quarantine_and_save_leaves_counts_that_reconcile(rig):
+    log = rig.writer().path()
+    rig.write(range(10))
+    with open(log, "a") as fh:
+        fh.write('not json\n{"id": "x"}\n')
+    first = rig.tailer()
+
+    def killed():  # kill -9 after the quarantine append, before the offsets are saved
+        raise _Killed
+
+    first._save = killed
+    with pytest.raises(_Killed):
+        first.poll_once()
+    first.close()
+    assert len(first.quarantine_path.read_text().splitlines()) == 2  # written, but not yet counted
+    second = rig.tailer()
+    assert second.poll_once() == 12
+    quarantined = first.quarantine_path.read_text().splitlines()
+    assert second.counts["quarantined"] == len(quarantined) == 2
+    assert second.counts["lines"] == second.counts["published"] + second.counts["quarantined"] == 12
+
+
+def test_a_corrupt_tailer_state_is_one_line_naming_the_file(rig):
+    from aivj.stream.tailer import TailerStateError
+
+    rig.state.mkdir(parents=True)
+    (rig.state / "tailer.json").write_text("{")
+    with pytest.raises(TailerStateError) as err:
+        rig.tailer()
+    assert str(rig.state / "tailer.json") in str(err.value) and "\n" not in str(err.value)

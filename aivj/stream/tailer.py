@@ -9,7 +9,10 @@ restart neither skips nor repeats a line; if the tailer dies between XADD and th
 out again and the workers count it as duplicate (idempotent by event id).
 
 Lines that are not events go to ``quarantine.jsonl`` beside the state with file, offset and reason;
-``lines == published + quarantined`` in the saved counts.
+``lines == published + quarantined`` in the saved counts, and ``quarantined`` equals the lines in
+``quarantine.jsonl``: the state records how long that file was at each save, and a tailer started
+after a crash between an append and the save cuts the unsaved tail off before redoing its batch.
+A ``tailer.json`` that does not parse is a one-line error naming it (move it aside to start over).
 """
 
 from __future__ import annotations
@@ -28,6 +31,25 @@ READ_CHUNK = 1 << 20
 HEAD_BYTES = 64
 
 
+class TailerStateError(ValueError):
+    pass
+
+
+def read_state(path: Path) -> dict:
+    """The saved offsets and counts ({} when there are none); a one-line error naming a damaged file."""
+    if not path.exists():
+        return {}
+    try:
+        saved = json.loads(path.read_bytes().decode("utf-8"))
+        if not isinstance(saved, dict) or not isinstance(saved.get("files", {}), dict):
+            raise ValueError("not a tailer state object")
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError too
+        raise TailerStateError(
+            f"{path}: corrupt tailer state ({str(exc).splitlines()[0][:100]}); move it aside to re-read every log from its start"
+        ) from None
+    return saved
+
+
 def _head(fd: int, offset: int) -> str:
     return hashlib.sha1(os.pread(fd, min(HEAD_BYTES, offset), 0)).hexdigest()
 
@@ -39,10 +61,21 @@ class Tailer:
         self.redis, self.keys, self.folder, self.pattern = redis, keys, Path(folder), pattern
         self.state_path, self.quarantine_path = Path(state_dir) / "tailer.json", Path(state_dir) / "quarantine.jsonl"
         self.maxlen, self.batch_lines, self.metrics = maxlen, batch_lines, metrics
-        saved = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        saved = read_state(self.state_path)
         self.files: dict[str, dict] = saved.get("files", {})  # "dev:ino" -> {path, offset, head}
         self.counts: dict[str, int] = {"lines": 0, "published": 0, "quarantined": 0, "truncations": 0, **saved.get("counts", {})}
         self.fds: dict[str, int] = {}
+        self.quarantine_bytes = self._drop_unsaved_quarantine(saved.get("quarantine_bytes"))
+        if not saved:
+            self._save()  # the quarantine length a first batch killed before its save is cut back to
+
+    def _drop_unsaved_quarantine(self, saved_bytes: int | None) -> int:
+        """Cut quarantine.jsonl back to its length at the last save: the rest belongs to a batch redone now."""
+        size = self.quarantine_path.stat().st_size if self.quarantine_path.exists() else 0
+        if saved_bytes is None or size <= saved_bytes:  # an older state file, or a quarantine moved away
+            return size
+        os.truncate(self.quarantine_path, saved_bytes)
+        return saved_bytes
 
     def close(self) -> None:
         for fd in self.fds.values():
@@ -165,6 +198,9 @@ class Tailer:
             self.quarantine_path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.quarantine_path, "a", encoding="utf-8") as fh:
                 fh.write("".join(json.dumps(b) + "\n" for b in bad))
+                fh.flush()
+                os.fsync(fh.fileno())  # on disk before the state below says it is
+                self.quarantine_bytes = fh.tell()
             if self.metrics:
                 self.metrics.events.labels("quarantined").inc(len(bad))
         state["offset"] += advance
@@ -176,4 +212,5 @@ class Tailer:
         self._save()
 
     def _save(self) -> None:
-        write_json_atomic({"files": self.files, "counts": self.counts}, self.state_path)
+        state = {"files": self.files, "counts": self.counts, "quarantine_bytes": self.quarantine_bytes}
+        write_json_atomic(state, self.state_path)

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class _Windows(Dataset):
-    def __init__(self, feats: list[Frames], tracks: list[Track], spec: FeatureSpec, index: list[tuple[int, int]], augment: bool):
-        self.feats, self.tracks, self.spec, self.index, self.augment = feats, tracks, spec, index, augment
+    def __init__(self, feats: list[Frames], tracks: list[Track], spec: FeatureSpec, index: list[tuple[int, int]], augment, chain):
+        self.feats, self.tracks, self.spec, self.index, self.augment, self.chain = feats, tracks, spec, index, augment, chain
 
     def __len__(self) -> int:
         return len(self.index)
@@ -39,16 +39,21 @@ class _Windows(Dataset):
             start = int(np.random.randint(0, max(1, fr.count - self.spec.window_frames + 1)))
         mel, live = crop(fr, start, self.spec)
         if self.augment:
-            mel = _mask(mel.copy())
+            mel = _mask(mel.copy(), self.chain)
         return {"mel": torch.from_numpy(mel), "live": torch.from_numpy(live), "label": self.tracks[t].label, "track": t}
 
 
-def _mask(mel: np.ndarray) -> np.ndarray:
+def _mask(mel: np.ndarray, chain: bool) -> np.ndarray:
+    """SpecAugment masks, and what a recording chain the generator lacks would do to the window."""
     fill = float(mel.mean())
     f0, fw = np.random.randint(0, mel.shape[0]), np.random.randint(0, 9)
     t0, tw = np.random.randint(0, mel.shape[1]), np.random.randint(0, 17)
     mel[f0 : f0 + fw] = fill
     mel[:, t0 : t0 + tw] = fill
+    if chain and np.random.random() < 0.5:  # a tilt of up to +-6 dB across the bands (EQ, speakers, mastering)
+        mel += (np.linspace(-1, 1, mel.shape[0]) * np.random.uniform(-6, 6))[:, None].astype(mel.dtype)
+    if chain and np.random.random() < 0.3:  # a band-limited source: a low-bitrate codec cuts the top bands
+        mel[np.random.randint(mel.shape[0] * 5 // 8, mel.shape[0]) :] = mel.min()
     return mel
 
 
@@ -65,6 +70,7 @@ class StyleDataModule(L.LightningDataModule):
         val_fraction: float = 0.15,
         test_fraction: float = 0.15,
         augment: bool = True,
+        chain_augment: bool = True,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -122,7 +128,7 @@ class StyleDataModule(L.LightningDataModule):
         return [(i, s) for i in self.split_tracks(split) for s in window_starts(self.feats[i].count, self.spec)]
 
     def _loader(self, index, augment: bool, shuffle: bool) -> DataLoader:
-        data = _Windows(self.feats, self.tracks, self.spec, index, augment)
+        data = _Windows(self.feats, self.tracks, self.spec, index, augment, augment and self.chain_augment)
         return DataLoader(data, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:

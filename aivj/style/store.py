@@ -5,7 +5,8 @@
 every file) but its own champion, so a style model never competes with a coupling model and
 ``aivj registry list`` (which lists only ``v*`` folders) does not show it; ``aivj registry --dir
 var/registry/style list`` does. The promotion rule: a candidate becomes champion when there is none
-or its ``val/track_macro_f1`` beats the champion's.
+or the ``val/loss`` of its best checkpoint is lower than the champion's (the track-level F1 of a
+generated val split saturates at 1.0, so it cannot tell two good runs apart).
 
 ``RegisterStyleModel`` is the training callback that registers a run after its test (with the
 validation figures of its best checkpoint, which the test run clears from the trainer);
@@ -25,7 +26,7 @@ from aivj.home import state_dir
 from aivj.registry.store import Registry, RegistryError
 
 CHAMPION = "champion"
-VAL_METRIC = "val/track_macro_f1"
+VAL_METRIC = "val/loss"  # of the best checkpoint (the monitored figure); lower is better
 
 
 def style_registry(root: str | os.PathLike | None = None) -> Registry:
@@ -50,7 +51,7 @@ def register(
         reason = "no style champion yet"
     else:
         old, new = registry.metrics(champion).get(VAL_METRIC), metrics.get(VAL_METRIC)
-        if new is None or (old is not None and new <= old):
+        if new is None or (old is not None and new >= old):
             return version, False, f"{VAL_METRIC} {new} does not beat the champion {champion}'s {old}"
         reason = f"{VAL_METRIC} {new:.4f} beats {champion}'s {old}"
     registry.set_champion(version, reason)

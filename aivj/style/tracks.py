@@ -101,9 +101,9 @@ def list_tracks(
         rows, notes = _from_csv(base / MANIFEST, labels) if (base / MANIFEST).is_file() else _from_folder(base, labels)
     else:
         raise TrackListError("style data: give a folder (data.root) or a CSV (data.csv)")
-    missing = [name for name, _, _ in rows if not (base / name).is_file()]
-    notes += [f"{base / name}: no such file" for name in missing]
-    rows = [r for r in rows if r[0] not in set(missing)]
+    missing = {name for name, _, _ in rows if not (base / name).is_file()}
+    notes += [f"{base / name}: no such file" for name, _, _ in rows if name in missing]
+    rows = [r for r in rows if r[0] not in missing]
     if not rows:
         raise TrackListError(f"{source}: no audio files for the labels {', '.join(labels)}")
     by_label: dict[int, list[str]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,19 +64,38 @@ def _features(presets: list[PresetIn]) -> np.ndarray:
 
 
 class PackCache:
-    """Scored packs by (folder, version, manifest mtime): a new champion or manifest rescores."""
+    """Scored packs by (folder, version, manifest mtime): a new champion or manifest rescores.
+
+    FastAPI runs these routes on a thread pool: the dict is guarded, and one thread scores a pack
+    while the others asking for it wait for that answer instead of scoring it again.
+    """
 
     def __init__(self) -> None:
         self.entries: dict[tuple, object] = {}
+        self.lock = threading.Lock()
+        self.scoring: dict[tuple, threading.Lock] = {}  # one lock per pack being scored
 
     def scores(self, pack_dir: Path, loaded: Loaded):
         manifests = sorted(pack_dir.glob("*manifest*.json*"))
         key = (str(pack_dir), loaded.version, tuple((m.name, m.stat().st_mtime_ns) for m in manifests))
-        if key not in self.entries:
-            self.entries[key] = loaded.scorer.score_pack(pack_dir)
-            while len(self.entries) > PACK_CACHE:
-                self.entries.pop(next(iter(self.entries)))
-        return self.entries[key]
+        with self.lock:
+            if key in self.entries:
+                return self.entries[key]
+            gate = self.scoring.setdefault(key, threading.Lock())
+        with gate:
+            with self.lock:
+                if key in self.entries:  # scored while this thread waited
+                    return self.entries[key]
+            try:
+                result = loaded.scorer.score_pack(pack_dir)
+                with self.lock:
+                    self.entries[key] = result
+                    while len(self.entries) > PACK_CACHE:
+                        self.entries.pop(next(iter(self.entries)))
+            finally:
+                with self.lock:
+                    self.scoring.pop(key, None)
+        return result
 
 
 def _static_path(loaded: Loaded) -> dict:

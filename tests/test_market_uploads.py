@@ -132,3 +132,31 @@ def test_the_checks_refuse_scripts_not_presets(market):
     uploader = Uploader(open_store(market), market.scorer, market.cfg, market.frames)
     with pytest.raises(Rejected, match="line 2 is not preset text"):
         uploader.validate(pair_body("[preset00]\nimport os; os.system('x')\n", GOOD_BG))
+
+
+class _LandsWhileRead(dict):
+    """An owner's upload record that makes another upload land while a reader walks the uploads."""
+
+    def __init__(self, record, store, landing):
+        super().__init__(record)
+        self.store, self.landing = store, landing
+
+    def get(self, key, default=None):
+        if self.landing is not None:
+            self.store._place(self.landing)
+            self.landing = None
+        return super().get(key, default)
+
+
+def test_listing_and_nearest_read_whole_uploads_while_one_lands(market, service):
+    client, key, store = service
+    first = Uploader(store, market.scorer, market.cfg, market.frames).accept(
+        "alice", pair_body(milk_text(np.random.default_rng(21)), milk_text(np.random.default_rng(22)))
+    )
+    landing = {**first, "id": "landing-" + first["id"]}
+    store.uploads[first["id"]] = _LandsWhileRead(first, store, landing)
+    assert first["id"] in [r["id"] for r in store.listing("alice")]  # no "dictionary changed size during iteration"
+    assert landing["id"] in store.by_id and landing["id"] in [r["id"] for r in store.listing("alice")]
+    store.uploads[first["id"]].landing = {**first, "id": "later-" + first["id"]}
+    preset = store.space.z(np.asarray([first["fg"]["features"]], np.float32))[0]
+    assert store.nearest("alice", preset=preset, k=3)

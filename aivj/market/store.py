@@ -83,7 +83,7 @@ class Store:
                 record["rank"] = rank
             self.elite = elite
             self.elite_scores = np.asarray([r["score"] for r in elite], np.float64)
-            self.by_id = {r["id"]: r for r in elite}
+            by_id = {r["id"]: r for r in elite}
             self.free_ids = {r["id"] for r in elite[: self.free_top]}
             self.space = (
                 FeatureSpace.from_dict(self.library["feature_space"])
@@ -92,9 +92,12 @@ class Store:
             )
             self.index = TemplateIndex(*self._layers(elite), self.exact_limit, self.nprobe)
             self.free_index = TemplateIndex(*self._layers(elite[: self.free_top]), self.exact_limit, self.nprobe)
-            self.uploads: dict[str, dict] = {}
+            uploads = {}
             for record in _read_bundles(self.uploads_dir):
-                self._place(record)
+                record["rank"] = self.rank_of(record["score"])
+                uploads[record["id"]] = by_id[record["id"]] = record
+            self.uploads: dict[str, dict] = uploads
+            self.by_id: dict[str, dict] = by_id
 
     def _layers(self, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         fg = np.asarray([r["fg"]["features"] for r in records], np.float32).reshape(-1, 64)
@@ -106,9 +109,10 @@ class Store:
         return 1 + int(np.sum(self.elite_scores >= score))
 
     def _place(self, record: dict) -> None:
+        """Copy on write: request threads iterate ``uploads`` while an upload lands; each sees a whole dict."""
         record["rank"] = self.rank_of(record["score"])
-        self.uploads[record["id"]] = record
-        self.by_id[record["id"]] = record
+        self.uploads = {**self.uploads, record["id"]: record}
+        self.by_id = {**self.by_id, record["id"]: record}
 
     # Who sees what -----------------------------------------------------------------------------------
     def visible(self, record: dict, client: str | None) -> bool:

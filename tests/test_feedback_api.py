@@ -43,6 +43,23 @@ def test_a_resent_batch_is_stored_once_and_a_reused_id_refuses_the_batch(api):
     assert sorted(rows) == ["e1", "e2", "e3"] and rows["e2"]["dwell_s"] == 12.0 and rows["e3"]["rating"] == 5
 
 
+def test_a_racing_request_with_the_same_new_id_and_other_content_is_a_conflict(api, monkeypatch):
+    """Another request stores e2 with other content after this one looked and before it inserts: 409."""
+    client, store = api
+    other, insert = FeedbackStore(store.url), store._insert
+
+    def racing_insert(table):
+        other.add_events([Dwell(**event("e2", "dwell", dwell_s=99.0))], "other")
+        monkeypatch.setattr(store, "_insert", insert)
+        return insert(table)
+
+    monkeypatch.setattr(store, "_insert", racing_insert)
+    r = client.post("/events", json={"events": [event("e1"), event("e2", "dwell", dwell_s=12.0)]})
+    assert r.status_code == 409 and "e2" in r.json()["detail"]
+    assert [(e["event_id"], e["dwell_s"]) for e in store.read_events()] == [("e2", 99.0)]  # nothing of this batch
+    other.engine.dispose()
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -3,7 +3,9 @@
 Idempotent by event id: a batch's events whose ids are stored with the same content are counted as
 duplicates and skipped; an id stored with *other* content refuses the whole batch (``ConflictError``),
 so nothing of it is written. Inserts use the dialect's ON CONFLICT DO NOTHING, so two requests racing
-with the same new event store it once. An exposure is a client's first sight of an experiment: the
+with the same new event store it once; an id the insert found taken (another request stored it after
+this one looked) is compared by content in the same transaction, so a race with *other* content is a
+conflict too, not a duplicate. An exposure is a client's first sight of an experiment: the
 first one logged stays.
 """
 
@@ -103,6 +105,12 @@ class FeedbackStore:
                 raise ConflictError(sorted(conflicts))
             new = [r for i, r in rows.items() if i not in stored_digest]
             inserted = conn.execute(self._insert(events).returning(events.c.event_id), new).all() if new else []
+            taken = [r["event_id"] for r in new if r["event_id"] not in {i for (i,) in inserted}]
+            if taken:  # the unique key refused them: stored by a racing request since the select above
+                raced = conn.execute(sa.select(events.c.event_id, events.c.digest).where(events.c.event_id.in_(taken)))
+                conflicts = {i for i, d in raced.all() if rows[i]["digest"] != d}
+                if conflicts:
+                    raise ConflictError(sorted(conflicts))  # leaving the block rolls this batch back
         return len(inserted), len(batch) - len(inserted)
 
     def log_exposure(self, experiment: str, client_id: str, variant: str, time: datetime, source: str) -> dict:

@@ -18,9 +18,32 @@ from pathlib import Path
 
 
 def _umask() -> int:
+    """The process umask; read from /proc where it can be (setting it to read it races other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file and folder under ``root`` (and ``root``), so a rename of it publishes durable data."""
+    for folder, _dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
 
 
 def fsync_dir(path: Path) -> None:
@@ -86,13 +109,19 @@ def write_jsonl_atomic(rows, path: Path, sort_keys: bool = True) -> int:
 def atomic_dir(target: Path, durable: bool = False) -> Iterator[Path]:
     """A temp sibling folder to fill; it replaces ``target`` (and any old one) in one rename on success.
 
-    ``durable``: fsync the parent folder after the rename, so the new folder survives a power cut.
+    The folder gets the permissions a plain ``mkdir`` would give (mkdtemp's 0700 would survive the
+    rename and hide it from other users and a web server). ``durable``: fsync every file and folder
+    written inside before the rename and the parent folder after it, so the new folder and its
+    contents survive a power cut.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
+        if durable:
+            _fsync_tree(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")

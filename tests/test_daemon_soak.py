@@ -41,7 +41,7 @@ class Soak:
         self.proc, self.start_time, self.kills = None, time.monotonic(), 0
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "aivj.daemon.cli", "start", *self.args]
+        cmd = [sys.executable, "-m", "aivj.daemon.cli", "start", *(f"--set={o}" for o in self.args)]
         log = open(self.tmp / "daemon.log", "a")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(self.tmp), stdout=log, stderr=subprocess.STDOUT)
 

@@ -12,22 +12,24 @@ import sys
 
 import pandas as pd
 
+from aivj.cli import one_line
+from aivj.configs import add_set_argument
+
 EXIT_NOTHING_USABLE = 2
 
 
 def _report(args) -> int:
     from aivj.ab.report import build_report
     from aivj.feedback.assign import load_experiments
-    from aivj.feedback.config import load_config
-    from aivj.feedback.store import EVENT_COLUMNS, FeedbackStore, default_url
-    from aivj.services.settings import ServiceSettings
+    from aivj.feedback.config import load_config, store_url
+    from aivj.feedback.store import EVENT_COLUMNS, FeedbackStore
 
     cfg = load_config(overrides=args.set)
     experiments = load_experiments(cfg.experiments_dir)
     if args.experiment not in experiments:
         print(f"aivj ab report: no experiment {args.experiment!r} (known: {sorted(experiments)})", file=sys.stderr)
         return EXIT_NOTHING_USABLE
-    store = FeedbackStore(cfg.store_url or default_url(ServiceSettings(name="feedback").home()))
+    store = FeedbackStore(store_url(cfg))
     events = pd.DataFrame(store.read_events(experiment=args.experiment), columns=EVENT_COLUMNS)
     exposures = pd.DataFrame(store.read_exposures(args.experiment), columns=["client_id", "variant", "first_time"])
     rep = build_report(experiments[args.experiment], events, exposures)
@@ -49,8 +51,13 @@ def _simulate(args) -> int:
     from aivj.ab.simulate import AbSim, detection_rate
     from aivj.ab.stats import horizon
     from aivj.feedback.assign import load_experiments
+    from aivj.feedback.config import load_config
 
-    exp = load_experiments()[args.experiment]
+    experiments = load_experiments(load_config(overrides=args.set).experiments_dir)
+    if args.experiment not in experiments:
+        print(f"aivj ab simulate: no experiment {args.experiment!r} (known: {sorted(experiments)})", file=sys.stderr)
+        return EXIT_NOTHING_USABLE
+    exp = experiments[args.experiment]
     runs = {"power at +10%": (AbSim(lift=exp.mde), 1), "A/A false positives": (AbSim(lift=0.0), 1)}
     if args.peeks > 1:
         runs[f"A/A peeking x{args.peeks}"] = (AbSim(lift=0.0), args.peeks)
@@ -66,14 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="an experiment's metrics and test")
     rep.add_argument("experiment")
-    rep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override conf/feedback/default.yaml")
     sim = sub.add_parser("simulate", help="power and false-positive rate by simulation")
     sim.add_argument("experiment")
     sim.add_argument("--reps", type=int, default=400)
     sim.add_argument("--peeks", type=int, default=10, help="interim looks for the peeking comparison (1: none)")
     sim.add_argument("--seed", type=int, default=0)
+    for q in (rep, sim):
+        add_set_argument(q, "feedback")  # the store and experiments_dir are the feedback config's
     args = p.parse_args(argv)
-    return _report(args) if args.command == "report" else _simulate(args)
+    try:
+        return _report(args) if args.command == "report" else _simulate(args)
+    except ValueError as exc:  # a bad --set or config: one line (ConfigError names the file)
+        print(f"aivj ab {args.command}: {one_line(exc)}", file=sys.stderr)
+        return EXIT_NOTHING_USABLE
 
 
 if __name__ == "__main__":

@@ -9,22 +9,16 @@ arm would bias the comparison, so it is refused (422) like any other invalid eve
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 
 from aivj.feedback.assign import Experiment, load_experiments
 from aivj.feedback.events import BatchResult, EventBatch, Exposure, ExposureIn
 from aivj.feedback.store import ConflictError, FeedbackStore, default_url
-from aivj.services.app import API_KEY_HEADER, create_app
+from aivj.services.app import create_app, current_client
 from aivj.services.settings import ServiceSettings
 
-MAX_BODY_BYTES = 1 << 20  # 500 events of ~500 bytes fit with room; more is refused before parsing
-BODY_ERRORS = {400: {"description": "body is not JSON"}, 413: {"description": f"body over {MAX_BODY_BYTES} bytes"}}
-
-
-def _source(request: Request) -> str:
-    app = request.app
-    return app.state.keys.client_of(request.headers.get(API_KEY_HEADER)) or "anonymous"
+MAX_BODY_BYTES = 1 << 20  # 500 events of ~500 bytes fit with room; more is refused as it arrives (create_app)
+BODY_ERRORS = {400: {"description": "body is not JSON"}}
 
 
 def feedback_router(store: FeedbackStore, experiments: dict[str, Experiment]) -> APIRouter:
@@ -38,7 +32,7 @@ def feedback_router(store: FeedbackStore, experiments: dict[str, Experiment]) ->
             **BODY_ERRORS,
         },
     )
-    def post_events(batch: EventBatch, request: Request) -> BatchResult:
+    def post_events(batch: EventBatch, source: str = Depends(current_client)) -> BatchResult:
         wrong = []
         for ev in batch.events:
             exp = experiments.get(ev.experiment) if ev.experiment else None
@@ -49,7 +43,7 @@ def feedback_router(store: FeedbackStore, experiments: dict[str, Experiment]) ->
         if wrong:
             raise HTTPException(status_code=422, detail=wrong[:20])
         try:
-            stored, duplicates = store.add_events(list(batch.events), _source(request))
+            stored, duplicates = store.add_events(list(batch.events), source)
         except ConflictError as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
         return BatchResult(received=len(batch.events), stored=stored, duplicates=duplicates)
@@ -59,11 +53,11 @@ def feedback_router(store: FeedbackStore, experiments: dict[str, Experiment]) ->
         response_model=Exposure,
         responses={404: {"description": "no such experiment"}, **BODY_ERRORS},
     )
-    def post_exposure(experiment: str, body: ExposureIn, request: Request) -> Exposure:
+    def post_exposure(experiment: str, body: ExposureIn, source: str = Depends(current_client)) -> Exposure:
         exp = experiments.get(experiment)
         if exp is None:
             raise HTTPException(status_code=404, detail=f"no experiment {experiment!r} (known: {sorted(experiments)})")
-        row = store.log_exposure(experiment, body.client_id, exp.assign(body.client_id), body.time, _source(request))
+        row = store.log_exposure(experiment, body.client_id, exp.assign(body.client_id), body.time, source)
         return Exposure(**{k: row[k] for k in Exposure.model_fields})
 
     return router
@@ -76,18 +70,10 @@ def create_feedback_app(
     **create_kw,
 ) -> FastAPI:
     """The feedback API; ``store`` a FeedbackStore or a SQLAlchemy URL (default: SQLite in the service's home)."""
-    settings = settings or ServiceSettings(name="feedback")
+    settings = settings or ServiceSettings(name="feedback", max_body_bytes=MAX_BODY_BYTES)
     if not isinstance(store, FeedbackStore):
         store = FeedbackStore(store or default_url(settings.home()))
     experiments = load_experiments() if experiments is None else experiments
     app = create_app(settings, [feedback_router(store, experiments)], **create_kw)
     app.state.store, app.state.experiments = store, experiments
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": f"body over {MAX_BODY_BYTES} bytes or unreadable Content-Length"}, status_code=413)
-        return await call_next(request)
-
     return app

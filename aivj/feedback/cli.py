@@ -1,8 +1,8 @@
 """``aivj feedback``: API keys, the store's counts, and the federated simulation; ``aivj serve feedback``: the API.
 
-aivj serve feedback --port 8010                  # the feedback API on uvicorn (SQLite under $AIVJ_HOME)
+aivj serve feedback [--port 8010]                # the feedback API on uvicorn (SQLite under $AIVJ_HOME)
 aivj serve feedback --issue-key webapp           # print a new API key for client "webapp" and exit
-aivj feedback count                              # events stored
+aivj feedback count [--set store_url=...]        # events stored
 aivj feedback simulate --model champion          # federated head vs the champion, 12 simulated viewers
 """
 
@@ -14,39 +14,50 @@ import sys
 
 import numpy as np
 
-from aivj.feedback.config import load_config
+from aivj.cli import debug_enabled, one_line
+from aivj.configs import add_set_argument
+from aivj.feedback.config import load_config, store_url
+from aivj.services.logs import redact_url
+
+EXIT_NOTHING = 2
 
 
-def _store_url(cfg, settings) -> str:
-    from aivj.feedback.store import default_url
-
-    return cfg.store_url or default_url(settings.home())
+def _one_line_error(prog: str, exc: Exception, url: str | None = None) -> int:
+    if debug_enabled():
+        raise exc
+    text = one_line(exc)
+    if url:  # the store's error may quote its URL, password and all
+        text = text.replace(url, redact_url(url))
+    print(f"{prog}: {text}", file=sys.stderr)
+    return EXIT_NOTHING
 
 
 def serve_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="aivj serve feedback", description="the feedback API (docs/feedback.md)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8010)
-    p.add_argument("--issue-key", metavar="CLIENT", default=None, help="print a new API key for CLIENT and exit")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override conf/feedback/default.yaml")
-    args = p.parse_args(argv)
+    from aivj.services.cli import add_service_args, issue_key
     from aivj.services.settings import ServiceSettings
 
-    settings = ServiceSettings(name="feedback")
-    if args.issue_key:
-        from aivj.services.keys import KeyStore
+    p = argparse.ArgumentParser(prog="aivj serve feedback", description="the feedback API (docs/feedback.md)")
+    add_service_args(p, "feedback")
+    add_set_argument(p, "feedback")
+    args = p.parse_args(argv)
+    from aivj.feedback.api import MAX_BODY_BYTES
 
-        print(KeyStore(settings.keys_file()).issue(args.issue_key))
+    settings = ServiceSettings(name="feedback", max_body_bytes=MAX_BODY_BYTES)
+    if issue_key(args, settings):
         return 0
-    cfg = load_config(overrides=args.set)
-    import uvicorn
+    url = None
+    try:
+        cfg = load_config(overrides=args.set)
+        url = store_url(cfg)
+        from aivj.feedback.api import create_feedback_app
+        from aivj.feedback.assign import load_experiments
+        from aivj.services.serve import serve
 
-    from aivj.feedback.api import create_feedback_app
-    from aivj.feedback.assign import load_experiments
-
-    app = create_feedback_app(settings, _store_url(cfg, settings), load_experiments(cfg.experiments_dir))
-    print(f"aivj serve feedback: {app.state.store.url} on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        app = create_feedback_app(settings, url, load_experiments(cfg.experiments_dir))
+        print(f"aivj serve feedback: {redact_url(url)} on http://{args.host}:{args.port}", file=sys.stderr)
+        serve(app, args.host, args.port)
+    except (ValueError, OSError, RuntimeError) as exc:
+        return _one_line_error("aivj serve feedback", exc, url)
     return 0
 
 
@@ -101,15 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     sim = sub.add_parser("simulate", help="the federated simulation on the champion's pair embeddings")
     sim.add_argument("--model", default="champion", help="registry version, checkpoint, or champion")
     for q in (count, sim):
-        q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override conf/feedback/default.yaml")
+        add_set_argument(q, "feedback")
     args = p.parse_args(argv)
-    if args.command == "simulate":
-        return _simulate(args)
-    from aivj.feedback.store import FeedbackStore
-    from aivj.services.settings import ServiceSettings
+    url = None
+    try:
+        if args.command == "simulate":
+            return _simulate(args)
+        from aivj.feedback.store import FeedbackStore
 
-    cfg = load_config(overrides=args.set)
-    print(FeedbackStore(_store_url(cfg, ServiceSettings(name="feedback"))).count())
+        url = store_url(load_config(overrides=args.set))
+        print(FeedbackStore(url).count())
+    except (ValueError, OSError) as exc:
+        return _one_line_error(f"aivj feedback {args.command}", exc, url)
     return 0
 
 

@@ -28,8 +28,13 @@ def serve(app, host: str, port: int, background: bool = False):
     if not background:
         server.run()
         return server
-    name = f"{app.title.removeprefix('aivj ')}-http"
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits on a bind error (after logging it); serve() reports it below
+            pass
+
+    thread = threading.Thread(target=run, name=f"{app.title.removeprefix('aivj ')}-http", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started and thread.is_alive() and time.monotonic() < deadline:

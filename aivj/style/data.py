@@ -76,12 +76,8 @@ class StyleDataModule(L.LightningDataModule):
         super().__init__()
         self.root, self.csv, self.labels, self.generate = root, csv, list(labels), dict(generate or {})
         self.spec = FeatureSpec(**(spec or {}))
-        self.batch_size, self.windows_per_track, self.augment, self.num_workers = (
-            batch_size,
-            windows_per_track,
-            augment,
-            num_workers,
-        )
+        self.batch_size, self.windows_per_track, self.num_workers = batch_size, windows_per_track, num_workers
+        self.augment, self.chain_augment = augment, chain_augment
         self.fractions = (val_fraction, test_fraction)
         self.tracks: list[Track] = []
         self.feats: list[Frames] = []

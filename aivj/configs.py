@@ -63,11 +63,18 @@ def load_group(name: str, path: str | Path | None = None, overrides: list[str] |
     return cfg
 
 
-def add_set_argument(parser, name: str) -> None:
-    """The one override style of the subsystem commands: ``--set key=value`` on the subcommand, repeatable."""
+def config_options(name: str, config_file: bool = False):
+    """A parent parser for a subcommand (``parents=[...]``): the one override style, ``--set key=value`` after the
+    subcommand, repeatable; with ``config_file`` also ``--config FILE`` in place of conf/<name>/default.yaml."""
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    if config_file:
+        parser.add_argument("--config", default=None, help=f"{name} config (default: conf/{name}/default.yaml)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help=f"override a conf/{name}/default.yaml entry (repeatable)"
     )
+    return parser
 
 
 def compose_train(overrides: list[str], output_dir: Path | None = None, config_name: str = "train") -> DictConfig:

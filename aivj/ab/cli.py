@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 
 from aivj.cli import one_line
-from aivj.configs import add_set_argument
+from aivj.configs import config_options
 
 EXIT_NOTHING_USABLE = 2
 
@@ -71,15 +71,14 @@ def _simulate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="aivj ab", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="an experiment's metrics and test")
+    options = config_options("feedback")  # the store and experiments_dir are the feedback config's
+    rep = sub.add_parser("report", parents=[options], help="an experiment's metrics and test")
     rep.add_argument("experiment")
-    sim = sub.add_parser("simulate", help="power and false-positive rate by simulation")
+    sim = sub.add_parser("simulate", parents=[options], help="power and false-positive rate by simulation")
     sim.add_argument("experiment")
     sim.add_argument("--reps", type=int, default=400)
     sim.add_argument("--peeks", type=int, default=10, help="interim looks for the peeking comparison (1: none)")
     sim.add_argument("--seed", type=int, default=0)
-    for q in (rep, sim):
-        add_set_argument(q, "feedback")  # the store and experiments_dir are the feedback config's
     args = p.parse_args(argv)
     try:
         return _report(args) if args.command == "report" else _simulate(args)

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from aivj.configs import add_set_argument
+from aivj.configs import config_options
 
 DETACH_WAIT_S = 60.0  # how long a detached start waits to see its daemon take the lock
 
@@ -26,15 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="aivj daemon", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="run the schedule (foreground; --detach: in the background)")
+    options = config_options("daemon")
+    start = sub.add_parser("start", parents=[options], help="run the schedule (foreground; --detach: in the background)")
     start.add_argument("--detach", action="store_true", help="start in the background, log to $AIVJ_HOME/daemon/daemon.log")
-    once = sub.add_parser("run-once", help="one run now (resumes an interrupted one first)")
+    once = sub.add_parser("run-once", parents=[options], help="one run now (resumes an interrupted one first)")
     once.add_argument("--full", action="store_true", help="full retrain from scratch")
     add_service_args(start, "daemon", address=False)  # the status page's address is conf/daemon status.host/port
-    st = sub.add_parser("status", help="state, champion, last runs")
+    st = sub.add_parser("status", parents=[options], help="state, champion, last runs")
     st.add_argument("--json", action="store_true")
-    for cmd in (start, once, st):
-        add_set_argument(cmd, "daemon")
     stop = sub.add_parser("stop", help="SIGTERM the running daemon and wait for it")
     stop.add_argument("--timeout", type=float, default=60.0)
     return p

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from aivj.cli import debug_enabled, one_line
-from aivj.configs import add_set_argument
+from aivj.configs import config_options
 from aivj.feedback.config import load_config, store_url
 from aivj.services.logs import redact_url
 
@@ -36,9 +36,9 @@ def serve_main(argv: list[str] | None = None) -> int:
     from aivj.services.cli import add_service_args, issue_key
     from aivj.services.settings import ServiceSettings
 
-    p = argparse.ArgumentParser(prog="aivj serve feedback", description="the feedback API (docs/feedback.md)")
+    p = argparse.ArgumentParser(prog="aivj serve feedback", description="the feedback API (docs/feedback.md)",
+                                parents=[config_options("feedback")])  # fmt: skip
     add_service_args(p, "feedback")
-    add_set_argument(p, "feedback")
     args = p.parse_args(argv)
     from aivj.feedback.api import MAX_BODY_BYTES
 
@@ -108,11 +108,10 @@ def _simulate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="aivj feedback", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    count = sub.add_parser("count", help="events stored")
-    sim = sub.add_parser("simulate", help="the federated simulation on the champion's pair embeddings")
+    options = config_options("feedback")
+    sub.add_parser("count", parents=[options], help="events stored")
+    sim = sub.add_parser("simulate", parents=[options], help="the federated simulation on the champion's pair embeddings")
     sim.add_argument("--model", default="champion", help="registry version, checkpoint, or champion")
-    for q in (count, sim):
-        add_set_argument(q, "feedback")
     args = p.parse_args(argv)
     url = None
     try:

@@ -127,12 +127,10 @@ def cmd_upload(args, cfg) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from aivj.configs import add_set_argument
+    from aivj.configs import config_options
     from aivj.services.cli import add_service_args
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=None, help="market config (default: conf/market/default.yaml)")
-    add_set_argument(common, "market")
+    common = config_options("market", config_file=True)
     common.add_argument("--model", default="champion", help="registry version or checkpoint that scores (default: the champion)")
     common.add_argument("--registry", default=None, help="registry folder (default: $AIVJ_REGISTRY, else $AIVJ_HOME/registry)")
     ap = argparse.ArgumentParser(prog="aivj market", description="elite templates: build, serve, search, upload")

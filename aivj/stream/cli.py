@@ -182,12 +182,10 @@ def cmd_emit(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from aivj.configs import add_set_argument
+    from aivj.configs import config_options
     from aivj.services.cli import add_service_args
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=None, help="stream config (default: conf/stream/default.yaml)")
-    add_set_argument(common, "stream")
+    common = config_options("stream", config_file=True)
     ap = argparse.ArgumentParser(prog="aivj stream", description="score/rank events -> Redis -> live sampling weights")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser(

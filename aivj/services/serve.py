@@ -28,6 +28,7 @@ def serve(app, host: str, port: int, background: bool = False):
     if not background:
         server.run()
         return server
+
     def run() -> None:
         try:
             server.run()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aivj.feedback.events import EventBase
+from aivj.services.logs import redact_url
 
 metadata = sa.MetaData()
 _id = lambda name, **kw: sa.Column(name, sa.String(64), **kw)  # noqa: E731
@@ -76,7 +77,7 @@ class FeedbackStore:
         try:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise ValueError(f"feedback store {url!r}: not a usable SQLAlchemy URL ({exc})") from None
+            raise ValueError(f"feedback store {redact_url(url)}: not a usable SQLAlchemy URL ({exc})") from None
         self.url = url
         metadata.create_all(self.engine)
 

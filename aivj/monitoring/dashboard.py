@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
+from aivj.contract import metric_names as names
 from aivj.contract.scoring_paths import SCORING_PATHS
-from aivj.monitoring import names
 from aivj.monitoring.rules import Budgets, golden_gate
 
 DATASOURCE = {"type": "prometheus", "uid": "aivj-prometheus"}  # provisioning/datasources/prometheus.yml

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from aivj.contract import metric_names as names
 from aivj.contract.scoring_paths import SCORING_PATHS, metric_name
-from aivj.monitoring import names
 from aivj.registry.rules import PromotionRules, lookup
 
 DRIFT_NAMES = ("drift/kl",)

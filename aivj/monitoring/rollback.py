@@ -25,8 +25,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
+from aivj.contract import metric_names as names
 from aivj.home import state_dir
-from aivj.monitoring import names
 from aivj.registry.store import Registry, RegistryError
 
 TOKEN_ENV = "AIVJ_ROLLBACK_TOKEN"

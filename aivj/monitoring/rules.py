@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from aivj.contract import metric_names as names
 from aivj.contract.scoring_paths import SCORING_PATHS
 from aivj.contract.thresholds import PATH_GATES
 from aivj.home import project_root
-from aivj.monitoring import names
 
 JOIN = f" * on(job, instance) group_left(version) {names.CHAMPION_INFO}"
 

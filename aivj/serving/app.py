@@ -22,10 +22,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, Field
 
+from aivj.contract import metric_names as names
 from aivj.contract.schema import FEATURE_DIM
 from aivj.milk.features import extract_features
 from aivj.milk.parser import parse_milk
-from aivj.monitoring import names
 from aivj.monitoring.gauges import ChampionGauges
 from aivj.services.app import create_app
 from aivj.services.settings import ServiceSettings

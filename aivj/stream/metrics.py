@@ -1,4 +1,4 @@
-"""The stream's Prometheus metrics, the names agreed with the monitoring dashboard (docs/streaming.md)."""
+"""The stream's Prometheus metrics, named from the one list (aivj/contract/metric_names.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
-LAG_BUCKETS = (*LATENCY_BUCKETS, 0.5, 1.0, 2.5)
+from aivj.contract import metric_names as names
 
 
 @dataclass
@@ -22,17 +21,13 @@ class StreamMetrics:
         registry = registry if registry is not None else CollectorRegistry()
         return cls(
             events=Counter(
-                "aivj_stream_events",
+                names.STREAM_EVENTS,
                 "Events by outcome: applied, duplicate (event id seen before), stale (older than the pair's state), "
                 "quarantined (not an event)",
                 ["outcome"],
                 registry=registry,
             ),
-            lag=Histogram("aivj_stream_lag_seconds", "Log-line time to applied in Redis", buckets=LAG_BUCKETS, registry=registry),
-            pending=Gauge(
-                "aivj_stream_pending_events", "Entries read but not acknowledged in the consumer group", registry=registry
-            ),
-            last_applied=Gauge(
-                "aivj_stream_last_applied_timestamp_seconds", "Unix time the last event was applied", registry=registry
-            ),
+            lag=Histogram(names.STREAM_LAG, "Log-line time to applied in Redis", buckets=names.LAG_BUCKETS, registry=registry),
+            pending=Gauge(names.STREAM_PENDING, "Entries read but not acknowledged in the consumer group", registry=registry),
+            last_applied=Gauge(names.STREAM_LAST_APPLIED, "Unix time the last event was applied", registry=registry),
         )

@@ -1,6 +1,7 @@
 """The metric names the exporters publish (daemon, streaming reweighter, ``aivj serve``).
 
-Agreed between the three exporters and this package's alert rules and dashboard; prometheus-client
+One list for the exporters (aivj/daemon, aivj/stream, aivj/serving) and the alert rules and dashboard
+of aivj/monitoring, kept in the contract so a service need not import monitoring to publish; prometheus-client
 adds ``_total`` to counters and ``_bucket``/``_sum``/``_count`` to histograms. The latency buckets
 span 0.1 ms (one cached pair) to 250 ms (a pack's top-k); the lag buckets reach 2.5 s.
 """
@@ -10,8 +11,12 @@ from __future__ import annotations
 # Gates: published by the daemon after each gate and by `aivj serve` for its loaded champion.
 GOLDEN_PASS_RATE = "aivj_golden_pass_rate"  # {path}
 FAST_SET_METRIC = "aivj_fast_set_metric"  # {metric, path}
+# The served champion's: the rollback rules join DRIFT_KL and GOLDEN_PASS_RATE with CHAMPION_INFO.
 DRIFT_KL = "aivj_drift_kl"  # {path}
 CHAMPION_INFO = "aivj_champion_info"  # {version} = 1
+# The daemon's own view, never a rollback input: a judged candidate's drift, the champion it decided on.
+CANDIDATE_DRIFT_KL = "aivj_candidate_drift_kl"  # {path}
+DAEMON_CHAMPION_INFO = "aivj_daemon_champion_info"  # {version} = 1
 
 # Training (daemon).
 TRAINING_PROGRESS = "aivj_training_progress_ratio"
@@ -32,7 +37,7 @@ DAEMON_LAST_RUN = "aivj_daemon_last_run_timestamp_seconds"
 DAEMON_HEARTBEAT = "aivj_daemon_heartbeat_timestamp_seconds"
 
 # Streaming reweighter.
-STREAM_EVENTS = "aivj_stream_events"  # counter {outcome}: applied | duplicate | quarantined
+STREAM_EVENTS = "aivj_stream_events"  # counter {outcome}: applied | duplicate | stale | quarantined
 STREAM_LAG = "aivj_stream_lag_seconds"  # histogram
 LAG_BUCKETS = (*LATENCY_BUCKETS, 0.5, 1.0, 2.5)
 STREAM_PENDING = "aivj_stream_pending_events"

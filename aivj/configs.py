@@ -9,6 +9,7 @@ gate written in conf/ is the code's gate (change it there, not here). ``${projec
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -27,7 +28,13 @@ def threshold(name: str) -> float:
 
 def register_resolvers() -> None:
     """Idempotent: safe to call from every entry point."""
-    resolvers = {"threshold": threshold, "project_root": lambda: str(project_root()), "state_root": lambda: str(state_root())}
+    resolvers = {
+        "threshold": threshold,
+        "project_root": lambda: str(project_root()),
+        "state_root": lambda: str(state_root()),
+        # run folders: two runs started in the same second (the daemon beside a user) get their own
+        "pid": lambda: str(os.getpid()),
+    }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_resolver(name, fn)

@@ -26,7 +26,7 @@ import numpy as np
 import redis
 
 from aivj.stream.keys import Keys
-from aivj.stream.writer import EventLogWriter
+from aivj.contract.score_event_log import EventLogWriter
 from tests.servers import redis_server
 
 TICK_S = 0.002

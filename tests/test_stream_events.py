@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from aivj.stream import events as ev
+from aivj.contract import score_events as ev
+from aivj.contract.score_event_log import EventLogWriter, write_score_events
 from aivj.stream.weights import APPLIED, STALE, WeightParams, next_state
-from aivj.stream.writer import EventLogWriter, write_score_events
 
 GOOD = {"id": "e1", "time": 1767225600.5, "pack": "P", "pair": 3, "score": 4.25, "rank": 2, "source": "refine score"}
 

@@ -9,7 +9,7 @@ import bad_inputs as bad
 import pytest
 
 from aivj.contract.layout import pairs_dataset
-from aivj.stream.events import parse
+from aivj.contract.score_events import parse
 
 PRESETS = ("Aderrasi - Agitator.milk", "Aderrasi - Airs.milk", "Aderrasi - Airhandler (Menagerie Mix).milk")
 

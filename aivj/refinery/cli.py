@@ -158,7 +158,7 @@ def cmd_score(args) -> int:
         f"wrote {n} eval rows and {len(kept)} pairs to {out}; score mean {s.mean():.2f}, >=4: {(s >= 4).sum()}, <=2: {(s <= 2).sum()}"
     )
     if args.events:  # the streaming reweighter tails these (docs/streaming.md)
-        from aivj.stream.writer import write_score_events
+        from aivj.contract.score_event_log import write_score_events
 
         cols = table.select(["pair", "score", "rank"]).to_pydict()
         log = write_score_events(args.events, "refine score", read.pack, cols["pair"], cols["score"], cols["rank"], fg, bg)

@@ -167,11 +167,11 @@ def cmd_status(args) -> int:
 
 def cmd_emit(args) -> int:
     """Append events to the log by hand (a demo, or feeding a test without the refinery)."""
+    from aivj.contract.score_event_log import EventLogWriter
     from aivj.stream import config
-    from aivj.stream.writer import EventLogWriter
 
     cfg = config.load(args.config, args.set)
-    from aivj.stream.events import parse
+    from aivj.contract.score_events import parse
 
     writer = EventLogWriter(Path(args.folder) if args.folder else config.log_dir(cfg), source="aivj stream emit")
     event = writer.event(args.pack, args.pair, args.score, args.rank)

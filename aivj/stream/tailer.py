@@ -23,8 +23,8 @@ import json
 import os
 from pathlib import Path
 
+from aivj.contract import score_events as ev
 from aivj.contract.atomic import write_json_atomic
-from aivj.stream import events as ev
 from aivj.stream.keys import Keys
 
 READ_CHUNK = 1 << 20

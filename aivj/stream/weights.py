@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aivj.stream.events import SCORE_MAX
+from aivj.contract.score_events import SCORE_MAX
 
 APPLIED, DUPLICATE, STALE = "applied", "duplicate", "stale"
 

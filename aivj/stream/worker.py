@@ -17,7 +17,7 @@ import time
 
 import redis as redis_lib
 
-from aivj.stream.events import SCORE_MAX, BadEvent, parse
+from aivj.contract.score_events import SCORE_MAX, BadEvent, parse
 from aivj.stream.keys import Keys
 from aivj.stream.weights import APPLY_LUA, OUTCOME_OF_CODE, WeightParams
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from aivj.contract.score_event_log import EventLogWriter
 from aivj.stream.keys import Keys
 from aivj.stream.metrics import StreamMetrics
 from aivj.stream.tailer import Tailer
 from aivj.stream.weights import WeightParams
 from aivj.stream.worker import Worker
-from aivj.stream.writer import EventLogWriter
 from tests.servers import redis_server
 
 PATTERN = "refinery_v2_*.log"
@@ -75,6 +75,6 @@ def rig(redis_srv, tmp_path):
 
 def event_of(fields: dict):
     """The event a stream entry carries."""
-    from aivj.stream.events import parse
+    from aivj.contract.score_events import parse
 
     return parse(fields[b"event"])

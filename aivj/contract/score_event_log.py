@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from aivj.stream.events import Event
+from aivj.contract.score_events import Event
 
 PREFIX = "refinery_v2_"
 

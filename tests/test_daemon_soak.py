@@ -30,7 +30,9 @@ HANG_GUARD = 900  # seconds: only a hang fails here (speed is not asserted); eac
 
 def _env(tmp: Path) -> dict:
     return {**os.environ, "AIVJ_HOME": str(tmp / "home"), "AIVJ_REGISTRY": str(tmp / "home" / "registry"),
-            "AIVJ_SHIPPED_DIR": "", "AIVJ_ROOT": str(ROOT), "AIVJ_SERVICE_REQUIRE_API_KEY": "false"}  # fmt: skip
+            "AIVJ_SHIPPED_DIR": "", "AIVJ_ROOT": str(ROOT), "AIVJ_SERVICE_REQUIRE_API_KEY": "false",
+            # the gate is over in a second on a quiet machine: hold it so the second kill lands inside it
+            "AIVJ_DAEMON_HOLD_STEPS": "gate=3"}  # fmt: skip
 
 
 class Soak:

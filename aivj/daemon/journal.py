@@ -30,6 +30,13 @@ POINTER, STATE = "current_run", "state.json"
 log = logging.getLogger("aivj.daemon")
 
 
+def _held_steps() -> dict[str, float]:
+    """Fault injection for crash tests: ``AIVJ_DAEMON_HOLD_STEPS="gate=3"`` pauses that many seconds once
+    a step has begun, so a kill -9 lands inside a step that is over in a blink on a quiet machine."""
+    spec = os.environ.get("AIVJ_DAEMON_HOLD_STEPS", "")
+    return {name: float(seconds) for name, _, seconds in (p.partition("=") for p in spec.split(",")) if seconds}
+
+
 def daemon_home() -> Path:
     return state_dir("daemon")
 
@@ -68,6 +75,8 @@ class Journal:
     def begin(self, step: str) -> None:
         self.doc["in_step"] = step
         self._save()
+        if hold := _held_steps().get(step):
+            time.sleep(hold)
 
     def finish(self, step: str, data: dict) -> dict:
         self.doc["steps"][step] = {**data, "finished_at": round(time.time(), 3)}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aivj.refinery.cache import FrameCache
 from aivj.refinery.scoring import FG_OPACITY
 
 PER_SIDE = 24  # top and bottom pairs shown
@@ -141,7 +142,7 @@ def golden_sheet(predictions, out_path: Path, cache_root: Path | None = None, se
         return None
     settings = settings or RenderSettings()
     root = Path(cache_root) if cache_root else None
-    cache = _read_only_cache(settings, root)
+    cache = FrameCache.reader(settings, root)
     fg, bg = np.asarray(get("fg_id"), dtype=object), np.asarray(get("bg_id"), dtype=object)
     missing = sorted(
         {str(i) for i in np.concatenate([fg[idx], bg[idx]]) if cache is None or not cache.frames_path(str(i)).exists()}
@@ -166,15 +167,3 @@ def golden_sheet(predictions, out_path: Path, cache_root: Path | None = None, se
     sections = [(f"Top {n} by prediction", rows[:n]), ("Bottom by prediction", rows[max(n, len(rows) - PER_SIDE) :][::-1])]
     write_text_atomic(Path(out_path), sheet_html("Golden set", "Golden pairs as the app blends them.", sections, cache))
     return Path(out_path)
-
-
-def _read_only_cache(settings, root: Path | None):
-    """A FrameCache view without creating folders (the report must not write into a cache)."""
-    from aivj.refinery.cache import FrameCache, default_root
-
-    folder = Path(root or default_root()) / settings.tag()
-    if not folder.is_dir():
-        return None
-    cache = FrameCache.__new__(FrameCache)
-    cache.settings, cache.dir, cache.status_path = settings, folder, folder / "status.jsonl"
-    return cache

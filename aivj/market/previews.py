@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aivj.export.preview import _read_only_cache, composite
+from aivj.export.preview import composite
+from aivj.refinery.cache import FrameCache
 from aivj.refinery.settings import RenderSettings
 
 WEBP_METHOD = 2  # encoder effort 0-6: 2 is twice as fast as 4 for 6% more bytes (measured on 10 elite previews)
@@ -43,7 +44,7 @@ class PreviewMaker:
 
     def __init__(self, root: Path, tag: str | None = None, step: int = 4, scale: int = 2, quality: int = 75) -> None:
         settings = RenderSettings()
-        self.cache = _read_only_cache(settings, Path(root))
+        self.cache = FrameCache.reader(settings, Path(root))
         self.where = Path(root) / settings.tag()
         if tag is not None and tag != settings.tag():
             self.cache, self.where = None, Path(root) / tag  # frames of other render settings are not ours to mix

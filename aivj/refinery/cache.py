@@ -34,6 +34,18 @@ class FrameCache:
         (self.dir / "settings.json").write_text(settings.to_json() + "\n")
         self.status_path = self.dir / "status.jsonl"
 
+    @classmethod
+    def reader(cls, settings: RenderSettings, root: Path | None = None) -> FrameCache | None:
+        """The cache of ``settings`` for reading only (no folder or settings.json written); None if absent.
+
+        Reports and the market read frames; opening the cache normally would write into it."""
+        folder = Path(root or default_root()) / settings.tag()
+        if not folder.is_dir():
+            return None
+        cache = cls.__new__(cls)
+        cache.settings, cache.dir, cache.status_path = settings, folder, folder / "status.jsonl"
+        return cache
+
     def frames_path(self, preset_id: str) -> Path:
         return self.dir / "frames" / preset_id[:2] / f"{preset_id}.npz"
 

@@ -18,6 +18,8 @@ SYSTEM_PACKAGES += prometheus prometheus-alertmanager
 SYSTEM_PACKAGES += chromium
 # a synthesiser and a General MIDI soundfont: the style engine's generated training audio (docs/style.md)
 SYSTEM_PACKAGES += fluidsynth fluid-soundfont-gm
+# Python's C headers: setup.py compiles aivj/milk's tokenizer and feature counts (gcc comes with g++ above)
+SYSTEM_PACKAGES += python3-dev
 
 .PHONY: help venv sysdeps native lint train smoke test test-fast bench tensorboard clean
 
@@ -28,7 +30,7 @@ help:
 	@echo "make smoke    a one-minute training run on synthetic data"
 	@echo "make bench    run the benchmarks (figures go to docs/benchmarks.md by hand)"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt setup.py aivj/milk/_milkscan.c aivj/milk/_milkcount.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the constraints file: an open range would pull ~3 GB of CUDA wheels
@@ -61,7 +63,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: venv sysdeps native lint
+test: sysdeps venv native lint  # sysdeps first: the venv's install compiles aivj/milk's C parts with gcc
 	$(PY) -m pytest tests -q -p no:cacheprovider --durations=15
 
 test-fast: venv

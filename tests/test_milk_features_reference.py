@@ -8,6 +8,9 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
+from aivj.milk import features, parser
 from aivj.milk.batch import milk_files
 from aivj.milk.features import extract_features
 from aivj.milk.hashing import content_hash
@@ -17,6 +20,15 @@ from aivj.milk.synthetic import synthetic_preset
 PRESETS = Path("/usr/share/projectM/presets")
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "milk_feature_digests.json").read_text())
+
+
+@pytest.fixture(params=["compiled", "pure_python"], autouse=True)
+def implementation(request, monkeypatch):
+    """Every digest with the compiled tokenizer and feature counts, and with the pure-Python fallback."""
+    if request.param == "pure_python":
+        monkeypatch.setattr(parser, "compiled_scan", None)
+        monkeypatch.setattr(features, "compiled_counts", None)
+    return request.param
 
 
 def _digest(data: bytes | str) -> str:

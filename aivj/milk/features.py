@@ -7,6 +7,7 @@ Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from itertools import compress
@@ -40,6 +41,10 @@ _LN4, _LN2 = math.log(4.0), math.log(2.0)
 _tanh, _log = math.tanh, math.log
 
 
+# Category numbers of the compiled counts (aivj/milk/_milkcount.c relies on this order).
+_CATEGORIES = ("per_frame_init", "per_frame", "per_pixel", "warp", "comp", *_WAVE_CATEGORIES, *_SHAPE_CATEGORIES)
+
+
 def _code_categories() -> dict[str, str]:
     """Code key -> category ("per_frame", "warp", "wave2", "shape0", ...), from the parser's table."""
     out = {}
@@ -52,6 +57,24 @@ def _code_categories() -> dict[str, str]:
 
 
 _CATEGORY = _code_categories()
+_CATEGORY_NUMBER = {category: number for number, category in enumerate(_CATEGORIES)}
+_CATEGORY_ID = {key: _CATEGORY_NUMBER[category] for key, category in _CATEGORY.items()}
+_CUSTOM_CODE = sum(1 << _CATEGORY_NUMBER[c] for c in _WAVE_CATEGORIES + _SHAPE_CATEGORIES)  # bits 5-12
+
+
+def _compiled_counts():
+    """The C version of ``_code_counts_python``, or None (not built, or AIVJ_PURE_PYTHON=1)."""
+    if os.environ.get("AIVJ_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from aivj.milk._milkcount import counts
+    except ImportError:
+        return None
+    return counts
+
+
+# Returns None for code beyond Latin-1 (then _code_counts_python runs). Tests set it to None to run pure Python.
+compiled_counts = _compiled_counts()
 
 
 def _clip01(x: float) -> float:
@@ -125,6 +148,27 @@ def _lines_except_backtick(lines: list[str]) -> int:
     return len(lines) - lines.count("`")
 
 
+def _code_counts_python(entries: dict[str, str], skip: int) -> tuple:
+    """(non-empty code lines per ``_CATEGORIES``, warp shader lines, comp shader lines, ``_TOKEN_WORDS``
+    counts in the code of all but the categories in the bit mask ``skip``, motion names assigned);
+    ``_milkcount.counts`` is the same in C."""
+    # Category of every key ("per_frame", "warp", "wave2", ... or None for values); C-level passes only.
+    values = list(entries.values())
+    cats = list(map(_CATEGORY.get, entries))
+    counts = Counter(filter(None, compress(cats, values)))  # non-empty code lines per category
+    # Shader values keep their backtick, so an empty shader line is "`" (an empty value still counts).
+    warp_lines = counts["warp"] and _lines_except_backtick(list(compress(values, map(_WARP.__contains__, cats))))
+    comp_lines = counts["comp"] and _lines_except_backtick(list(compress(values, map(_COMP.__contains__, cats))))
+    disabled = {c for c in counts if skip >> _CATEGORY_NUMBER[c] & 1}  # custom code that is off
+    if disabled:
+        text = "\n".join(compress(values, [c is not None and c not in disabled for c in cats])).lower()
+    else:
+        text = "\n".join(compress(values, cats)).lower()
+    equations = "\n".join(compress(values, map(_EQUATIONS.__contains__, cats))).lower()
+    tokens = tuple(text.count(w) for w in _TOKEN_WORDS)
+    return tuple(counts[c] for c in _CATEGORIES), warp_lines, comp_lines, tokens, _assigned(equations)
+
+
 def extract_features(preset: MilkPreset) -> np.ndarray:
     """float32[64] in the order of ``FEATURE_NAMES``; always finite."""
     entries = preset.entries()
@@ -133,24 +177,15 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
      gamma, echo_zoom, echo_alpha, echo_orient, brighten, darken, solarize, invert, darken_center,
      tex_wrap, ob_size, ob_a, ib_size, ib_a, mvx, mvy, mv_a, mv_dx, mv_dy, mv_switch, version, psversion,
      *enabled) = _base_values(entries.get)  # fmt: skip
-    # Category of every key ("per_frame", "warp", "wave2", ... or None for values); C-level passes only.
-    values = list(entries.values())
-    cats = list(map(_CATEGORY.get, entries))
-    counts = Counter(filter(None, compress(cats, values)))  # non-empty code lines per category
-    waves = list(compress(_WAVE_CATEGORIES, enabled[:4]))  # enabled holds floats: 0.0 is off
-    shapes = list(compress(_SHAPE_CATEGORIES, enabled[4:]))
-    wave_lines = sum(counts[c] for c in waves)
-    shape_lines = sum(counts[c] for c in shapes)
-    # Shader values keep their backtick, so an empty shader line is "`" (an empty value still counts).
-    warp_lines = counts["warp"] and _lines_except_backtick(list(compress(values, map(_WARP.__contains__, cats))))
-    comp_lines = counts["comp"] and _lines_except_backtick(list(compress(values, map(_COMP.__contains__, cats))))
-    disabled = {c for c in counts if c[-1].isdigit() and c not in waves and c not in shapes}  # custom code that is off
-    if disabled:
-        text = "\n".join(compress(values, [c is not None and c not in disabled for c in cats])).lower()
-    else:
-        text = "\n".join(compress(values, cats)).lower()
-    equations = "\n".join(compress(values, map(_EQUATIONS.__contains__, cats))).lower()
-    tok = dict(zip(_TOKEN_WORDS, [text.count(w) for w in _TOKEN_WORDS]))
+    waves = [k for k in range(4) if enabled[k]]  # enabled holds floats: 0.0 is off
+    shapes = [k for k in range(4) if enabled[4 + k]]
+    # Custom waves and shapes that are off: their code is left out of the token counts.
+    skip = _CUSTOM_CODE ^ sum(1 << (5 + k) for k in waves) ^ sum(1 << (9 + k) for k in shapes)
+    counted = compiled_counts(entries, _CATEGORY_ID, skip) if compiled_counts is not None else None
+    lines, warp_lines, comp_lines, tok, assigned = counted or _code_counts_python(entries, skip)
+    wave_lines = sum(lines[5 + k] for k in waves)
+    shape_lines = sum(lines[9 + k] for k in shapes)
+    (bass_att, mid_att, treb_att, bass, mid, treb, time, frame, fps, sin, cos) = tok
     mv_on = mv_a > 0 and mvx > 0 and mvy > 0 and mv_switch != 0
     row = [
         _tanh(_log(max(zoom, 1e-6)) / 0.2),
@@ -196,9 +231,9 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         _clip01(math.sqrt(max(mvx, 0.0) * max(mvy, 0.0)) / 48.0),
         _clip01(mv_a),
         _tanh(math.hypot(mv_dx, mv_dy) / 0.05),
-        _count128(counts["per_frame"]),
-        _count128(counts["per_pixel"]),
-        _count128(counts["per_frame_init"]),
+        _count128(lines[1]),
+        _count128(lines[2]),
+        _count128(lines[0]),
         min(1.0, len(waves) / 4.0),
         min(1.0, len(shapes) / 4.0),
         _count128(wave_lines),
@@ -206,16 +241,16 @@ def extract_features(preset: MilkPreset) -> np.ndarray:
         1.0 if warp_lines else 0.0,
         1.0 if comp_lines else 0.0,
         _count256(warp_lines + comp_lines),
-        _count32(tok["bass"] - tok["bass_att"]),
-        _count32(tok["mid"] - tok["mid_att"]),
-        _count32(tok["treb"] - tok["treb_att"]),
-        _count32(tok["bass_att"]),
-        _count32(tok["mid_att"]),
-        _count32(tok["treb_att"]),
-        _count32(tok["time"]),
-        _count32(tok["frame"] + tok["fps"]),
-        _count32(tok["sin"] + tok["cos"]),
-        _assigned(equations) / 10.0,
+        _count32(bass - bass_att),
+        _count32(mid - mid_att),
+        _count32(treb - treb_att),
+        _count32(bass_att),
+        _count32(mid_att),
+        _count32(treb_att),
+        _count32(time),
+        _count32(frame + fps),
+        _count32(sin + cos),
+        assigned / 10.0,
         1.0 if (version >= 200 or psversion >= 2) else 0.0,
     ]
     if not math.isfinite(sum(row)):  # inputs are finite and clamped; this guards the math itself

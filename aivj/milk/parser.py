@@ -9,9 +9,15 @@ per_pointN`` code), custom shapes (``shapecode_K_*``, ``shape_K_init|per_frameN`
 MilkDrop reads keys case-insensitively, so keys are stored lower-cased; the original spelling is
 kept only so that ``to_text`` writes what projectM and MilkDrop expect. Duplicate keys: the last
 one wins (as in MilkDrop's INI reader) and each repeat is counted in ``duplicate_keys``.
+
+The tokenizer (text -> keys and values) runs compiled when the optional C extension
+``aivj.milk._milkscan`` is built (setup.py; ~1.5x the whole parse + features rate) and in pure Python
+otherwise, or when ``AIVJ_PURE_PYTHON=1`` is set: both give the same results (tests/test_milk_scan.py).
 """
 
 from __future__ import annotations
+
+import os
 
 from aivj.milk.lines import is_known_key, route_lines
 from aivj.milk.sections import CustomCode
@@ -124,6 +130,16 @@ def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
     text = decode_milk(data)
     if "\x00" in text:
         raise MilkParseError(f"{where}: binary data (NUL bytes), not a .milk preset")
+    scanned = compiled_scan(text) if compiled_scan is not None else None
+    entries, duplicates, section, low, keys = scanned if scanned is not None else scan_python(text)
+    if section is None and not _has_known_key(entries):
+        raise MilkParseError(f"{where}: no [preset00] section and no known MilkDrop key")
+    return MilkPreset(entries, path, section, duplicates, (low, keys))
+
+
+def scan_python(text: str) -> tuple[dict[str, str], int, str | None, list[str], list[str]]:
+    """(lower-cased key -> value, duplicate count, section, lower-cased keys, keys as spelled): the
+    tokenizer in pure Python; ``_milkscan.scan`` is the same in C."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     section = _section(text)
@@ -139,9 +155,22 @@ def parse_milk(data: bytes | str, path: str | None = None) -> MilkPreset:
     entries = dict(zip(low, values))
     duplicates = len(low) - len(entries)
     entries.pop("", None)
-    if section is None and not _has_known_key(entries):
-        raise MilkParseError(f"{where}: no [preset00] section and no known MilkDrop key")
-    return MilkPreset(entries, path, section, duplicates, (low, keys))
+    return entries, duplicates, section, low, keys
+
+
+def _compiled_scan():
+    """The C tokenizer, or None (not built, or AIVJ_PURE_PYTHON=1 asks for the pure-Python one)."""
+    if os.environ.get("AIVJ_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from aivj.milk._milkscan import scan
+    except ImportError:
+        return None
+    return scan
+
+
+# Returns None for text beyond Latin-1 (then scan_python runs). Tests set it to None to run pure Python.
+compiled_scan = _compiled_scan()
 
 
 def _has_known_key(entries: dict[str, str]) -> bool:

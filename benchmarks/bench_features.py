@@ -10,7 +10,9 @@ References measured in the same run, because the machine is shared: a CPU yardst
 (``sum(range(10**6))``, 20 ms of CPU on the quiet 2-core VM where the 5,000 presets/s target and the
 3,500/s baseline were set), which scales the rate to that quiet core; and with ``--against REV`` the
 parser and features of git revision REV (e.g. 137848f, before the speed work), timed interleaved
-with today's code on the same files, as a ratio.
+with today's code on the same files, as a ratio. Today's code is timed twice: with its compiled
+tokenizer and feature counts (aivj/milk/_milkscan.c, _milkcount.c) and with its pure-Python fallback
+(``features.pure_python()``, what runs when the C parts are not built), so the C parts' gain is a ratio too.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
+from aivj.milk import parser
 from aivj.milk.batch import load_preset_files, milk_files
-from aivj.milk.features import extract_features
+from aivj.milk.features import extract_features, pure_python
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
 
@@ -58,36 +62,42 @@ def yardstick() -> float:
 
 
 def modules_at(rev: str):
-    """(parse_milk, extract_features) of git revision ``rev``, loaded under other module names."""
+    """(parse_milk, extract_features) of git revision ``rev``: its aivj/milk/*.py loaded under other module
+    names (a C part of REV is not built, so REV's code runs its pure-Python fallback if it has one)."""
     root = Path(__file__).resolve().parents[1]
     tmp = Path(tempfile.mkdtemp(prefix="aivj-bench-rev-"))
-    loaded = {}
-    for name in ("values", "parser", "lines", "feature_spec", "features", "pairs"):
-        text = subprocess.run(
-            ["git", "-C", str(root), "show", f"{rev}:aivj/milk/{name}.py"], capture_output=True, text=True, check=True
-        ).stdout
-        text = text.replace("from aivj.milk.", "from _rev_milk.").replace("import aivj.milk.", "import _rev_milk.")
-        (tmp / f"{name}.py").write_text(text)
+    git = ["git", "-C", str(root)]
+    names = subprocess.run([*git, "ls-tree", "--name-only", rev, "aivj/milk/"], capture_output=True, text=True, check=True)
+    for path in names.stdout.split():
+        if path.endswith(".py") and not path.endswith("__init__.py"):
+            text = subprocess.run([*git, "show", f"{rev}:{path}"], capture_output=True, text=True, check=True).stdout
+            for old, new in (("from aivj.milk.", "from _rev_milk."), ("import aivj.milk.", "import _rev_milk."), ("from aivj.milk import", "from _rev_milk import")):  # fmt: skip
+                text = text.replace(old, new)
+            (tmp / Path(path).name).write_text(text)
     package = importlib.util.module_from_spec(importlib.util.spec_from_loader("_rev_milk", loader=None, is_package=True))
     package.__path__ = [str(tmp)]
     sys.modules["_rev_milk"] = package
-    for name in ("values", "parser", "lines", "feature_spec", "features"):
-        loaded[name] = importlib.import_module(f"_rev_milk.{name}")
-    return loaded["parser"].parse_milk, loaded["features"].extract_features
+    parser_rev, features_rev = (importlib.import_module(f"_rev_milk.{name}") for name in ("parser", "features"))
+    return parser_rev.parse_milk, features_rev.extract_features
 
 
-def interleaved(blobs: list[bytes], rev: str, repeat: int) -> tuple[float, float]:
-    """Best CPU presets/s of REV's code and of today's, timed alternately on the same blobs."""
-    old_parse, old_features = modules_at(rev)
-    best = {"old": 0.0, "new": 0.0}
+def interleaved(blobs: list[bytes], rev: str | None, repeat: int) -> dict[str, float]:
+    """Best CPU presets/s of REV's code (when given), today's compiled code and today's pure-Python
+    fallback, timed alternately on the same blobs."""
+    today = (parse_milk, extract_features)
+    runs = {"compiled": (*today, nullcontext), "pure Python": (*today, pure_python)}
+    if rev:
+        runs = {rev: (*modules_at(rev), nullcontext), **runs}
+    best = dict.fromkeys(runs, 0.0)
     for _ in range(repeat):
-        for key, parse, features in (("old", old_parse, old_features), ("new", parse_milk, extract_features)):
-            gc.collect()
-            c0 = time.process_time()
-            for data in blobs:
-                features(parse(data))
-            best[key] = max(best[key], len(blobs) / (time.process_time() - c0))
-    return best["old"], best["new"]
+        for key, (parse, features, mode) in runs.items():
+            with mode():
+                gc.collect()
+                c0 = time.process_time()
+                for data in blobs:
+                    features(parse(data))
+                best[key] = max(best[key], len(blobs) / (time.process_time() - c0))
+    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,19 +121,26 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"debian   one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core (target 5,000)  ({len(blobs)} files, {size / 1024:.1f} KiB avg)"
         )
-        if args.against:
-            try:
-                old, new = interleaved(blobs, args.against, args.repeat)
-                print(
-                    f"debian   one core, interleaved: {args.against} {old:8.0f}/s cpu, today {new:8.0f}/s cpu: {new / old:.2f}x"
-                )
-            except (subprocess.CalledProcessError, FileNotFoundError) as err:  # no git, or a clone without that revision
-                print(f"debian   one core, interleaved: revision {args.against} not available ({err}); skipped")
+        try:
+            rates = interleaved(blobs, args.against, args.repeat)
+        except (subprocess.CalledProcessError, FileNotFoundError) as err:  # no git, or a clone without that revision
+            print(f"debian   one core, interleaved: revision {args.against} not available ({err}); timed without it")
+            rates = interleaved(blobs, None, args.repeat)
+        compiled, pure = rates["compiled"], rates["pure Python"]
+        line = f"today compiled {compiled:8.0f}/s cpu, pure Python {pure:8.0f}/s cpu: compiled / pure {compiled / pure:.2f}x"
+        if args.against in rates:
+            old = rates[args.against]
+            line = f"{args.against} {old:8.0f}/s cpu, {line}; compiled / {args.against} {compiled / old:.2f}x, pure / {args.against} {pure / old:.2f}x"
+        print(f"debian   one core, interleaved: {line}")
+        if parser.compiled_scan is None:
+            print("debian   (the C parts are not built or AIVJ_PURE_PYTHON is set: 'compiled' ran pure Python too)")
     synth = [synthetic_preset(i).to_text().encode() for i in range(args.synthetic)]
     wall, cpu = one_core(synth, args.repeat)
+    with pure_python():
+        _, pure = one_core(synth, args.repeat)
     size = sum(map(len, synth)) / len(synth)
     print(
-        f"synthetic one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core  ({len(synth)} presets, {size / 1024:.1f} KiB avg)"
+        f"synthetic one core: {wall:8.0f} presets/s wall, {cpu:8.0f} presets/s cpu, {cpu * scale:8.0f}/s on the quiet yardstick core; pure Python {pure:8.0f}/s cpu ({cpu / pure:.2f}x)  ({len(synth)} presets, {size / 1024:.1f} KiB avg)"
     )
     if files:
         t0 = time.perf_counter()

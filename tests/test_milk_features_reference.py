@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
-from aivj.milk import features, parser
 from aivj.milk.batch import milk_files
-from aivj.milk.features import extract_features
+from aivj.milk.features import extract_features, pure_python
 from aivj.milk.hashing import content_hash
 from aivj.milk.parser import parse_milk
 from aivj.milk.synthetic import synthetic_preset
@@ -23,12 +23,10 @@ REFERENCE = json.loads((Path(__file__).parent / "reference" / "milk_feature_dige
 
 
 @pytest.fixture(params=["compiled", "pure_python"], autouse=True)
-def implementation(request, monkeypatch):
+def implementation(request):
     """Every digest with the compiled tokenizer and feature counts, and with the pure-Python fallback."""
-    if request.param == "pure_python":
-        monkeypatch.setattr(parser, "compiled_scan", None)
-        monkeypatch.setattr(features, "compiled_counts", None)
-    return request.param
+    with pure_python() if request.param == "pure_python" else nullcontext():
+        yield request.param
 
 
 def _digest(data: bytes | str) -> str:

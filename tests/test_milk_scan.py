@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from aivj.milk import features, parser
 from aivj.milk.batch import milk_files
-from aivj.milk.features import extract_features
+from aivj.milk.features import extract_features, pure_python
 from aivj.milk.parser import MilkParseError, parse_milk
 from aivj.milk.synthetic import synthetic_preset
 from tests.test_milk_features_reference import PRESETS
@@ -48,17 +47,6 @@ NASTY: list[bytes | str] = [
     b"shapecode_2_enabled=1\nshape_2_per_frame1=Cos(FPS)*frame\nwarp_1=`\nwarp_2=`ret=mid_att;\ncomp_1=\n",
     b"[preset00]\nper_pixel_1= Z o o m =1; rot==2;decay =0.9;dx\t=1;\nper_frame_1=cx=1;CY=2;sx= =1;sy\n",
 ]
-
-
-@contextmanager
-def pure_python():
-    """The pure-Python fallback, as when the extensions are not built (or AIVJ_PURE_PYTHON=1)."""
-    saved = parser.compiled_scan, features.compiled_counts
-    parser.compiled_scan = features.compiled_counts = None
-    try:
-        yield
-    finally:
-        parser.compiled_scan, features.compiled_counts = saved
 
 
 def _outcome(data: bytes | str):
@@ -117,6 +105,12 @@ def test_scan_itself_same_on_nul_and_wide_text():
     assert parser.compiled_scan("zoom=\u20ac") is None  # beyond Latin-1: the caller falls back
     with pytest.raises(TypeError):
         parser.compiled_scan(b"zoom=1")
+    ids = features._CATEGORY_ID
+    assert features.compiled_counts({"per_frame_1": "x=\u20ac"}, ids, 0) is None  # wide code: Python counts it
+    assert features.compiled_counts({1: "x"}, ids, 0) is None  # not made by the parser: left to Python
+    assert features.compiled_counts({"per_frame_1": "Zoom = 1;BASS_att=2"}, ids, 0) == features._code_counts_python(
+        {"per_frame_1": "Zoom = 1;BASS_att=2"}, 0
+    )
 
 
 def test_debian_and_synthetic_presets_same_in_c_and_python():

@@ -1,7 +1,8 @@
 /* The code counts of aivj/milk/features.py (_code_counts_python) in one C pass over a preset's entries.
  *
  * counts(entries, category_ids, skip) -> (lines, warp_lines, comp_lines, tokens, assigned), or None when a
- * code value is not a 1-byte (Latin-1 range) string: the caller then runs the pure-Python version.
+ * code value is not a 1-byte (Latin-1 range) string or an entry is not str: the caller then runs the
+ * pure-Python version.
  *   entries       lower-cased key -> value (MilkPreset.entries())
  *   category_ids  code key -> category number, in the order of features._CATEGORIES:
  *                 0 per_frame_init, 1 per_frame, 2 per_pixel, 3 warp, 4 comp, 5-8 wave0-3, 9-12 shape0-3
@@ -106,6 +107,9 @@ static PyObject *counts(PyObject *Py_UNUSED(module), PyObject *args)
     int assigned = 0;
     Py_ssize_t pos = 0;
     while (PyDict_Next(entries, &pos, &key, &value)) {
+        /* Exact str keys: the lookup below then runs no Python code that could change entries under
+         * PyDict_Next. Anything else (never made by the parser) is left to the Python version. */
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_Check(value)) Py_RETURN_NONE;
         PyObject *id_object = PyDict_GetItemWithError(category_ids, key); /* borrowed */
         if (id_object == NULL) {
             if (PyErr_Occurred()) return NULL;
@@ -114,7 +118,6 @@ static PyObject *counts(PyObject *Py_UNUSED(module), PyObject *args)
         long id = PyLong_AsLong(id_object);
         if (id == -1 && PyErr_Occurred()) return NULL;
         if (id < 0 || id >= N_CATEGORIES) return PyErr_Format(PyExc_ValueError, "category %ld out of range", id);
-        if (!PyUnicode_Check(value)) return PyErr_Format(PyExc_TypeError, "a value is not str");
         if (PyUnicode_READY(value) < 0) return NULL;
         if (PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND) Py_RETURN_NONE;
         const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);

@@ -10,10 +10,12 @@ import math
 import os
 import re
 from collections import Counter
+from contextlib import contextmanager
 from itertools import compress
 
 import numpy as np
 
+from aivj.milk import parser
 from aivj.milk.feature_spec import BASE_DEFAULTS as _BASE_DEFAULTS
 from aivj.milk.feature_spec import (
     FEATURE_INDEX,
@@ -73,8 +75,21 @@ def _compiled_counts():
     return counts
 
 
-# Returns None for code beyond Latin-1 (then _code_counts_python runs). Tests set it to None to run pure Python.
+# Returns None for code beyond Latin-1 (then _code_counts_python runs). pure_python() sets it to None.
 compiled_counts = _compiled_counts()
+
+
+@contextmanager
+def pure_python():
+    """Parse and extract features with the pure-Python fallback only, as when the C parts are not built
+    (tests compare the two; benchmarks/bench_features.py times both)."""
+    global compiled_counts
+    saved = parser.compiled_scan, compiled_counts
+    parser.compiled_scan = compiled_counts = None
+    try:
+        yield
+    finally:
+        parser.compiled_scan, compiled_counts = saved
 
 
 def _clip01(x: float) -> float:

@@ -169,7 +169,7 @@ def _compiled_scan():
     return scan
 
 
-# Returns None for text beyond Latin-1 (then scan_python runs). Tests set it to None to run pure Python.
+# Returns None for text beyond Latin-1 (then scan_python runs). features.pure_python() sets it to None.
 compiled_scan = _compiled_scan()
 
 

@@ -11,7 +11,7 @@ kept only so that ``to_text`` writes what projectM and MilkDrop expect. Duplicat
 one wins (as in MilkDrop's INI reader) and each repeat is counted in ``duplicate_keys``.
 
 The tokenizer (text -> keys and values) runs compiled when the optional C extension
-``aivj.milk._milkscan`` is built (setup.py; ~1.5x the whole parse + features rate) and in pure Python
+``aivj.milk._milkscan`` is built (setup.py; ~3x faster than the Python tokenizer) and in pure Python
 otherwise, or when ``AIVJ_PURE_PYTHON=1`` is set: both give the same results (tests/test_milk_scan.py).
 """
 

@@ -4,6 +4,7 @@ records failures and goes on. Needs libprojectm-dev + projectm-data (the test co
 from __future__ import annotations
 
 import ctypes
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,25 @@ def test_same_preset_audio_settings_give_identical_frames(three_renders):
     assert set(ra) == set(rb)
     for pid in ra:
         assert np.array_equal(a.load_frames(pid), b.load_frames(pid)), pid
+
+
+# sha256 of the stored frames (uint8 [64, 32, 32, 3] bytes) in the render cache that data/default was built
+# from (var/cache/refinery/techno-128px-95e6f70e55): a speed change that alters a frame fails here. Airs is
+# not pinned: its cached frames differ from any fresh render of it (state an earlier preset of the cache's
+# worker left behind, docs/benchmarks.md "Renderer").
+CACHE_TAG = "techno-128px-95e6f70e55"
+CACHE_DIGESTS = {
+    "d5cdd8994379e23affc7": "c8f8b33678a2c0517d295edb673905637f4c994a436adab7f30b630ef26308ac",  # Agitator
+    "8e32085c3294b083314e": "9a34b2b0d7cf4a7031f6e85fb7eb69de95efda8b4f8505f1dd737cac4d6e0b52",  # Airhandler
+}
+
+
+def test_frames_equal_the_render_cache(three_renders):
+    """Unchanged settings and shim give byte-identical frames to the cache's (docs/benchmarks.md "Renderer")."""
+    settings, a, _, _, _ = three_renders
+    assert settings.tag() == CACHE_TAG, "the cache key changed: re-render, then record the new cache's digests here"
+    digests = {pid: hashlib.sha256(a.load_frames(pid).tobytes()).hexdigest() for pid in CACHE_DIGESTS}
+    assert digests == CACHE_DIGESTS
 
 
 def test_rerun_skips_cached(three_renders):

@@ -30,7 +30,7 @@ help:
 	@echo "make smoke    a one-minute training run on synthetic data"
 	@echo "make bench    run the benchmarks (figures go to docs/benchmarks.md by hand)"
 
-$(STAMP): pyproject.toml constraints.txt setup.py aivj/milk/_milkscan.c aivj/milk/_milkcount.c
+$(STAMP): pyproject.toml constraints.txt setup.py aivj/milk/_milkscan.c aivj/milk/_milkcount.c coupling/nets/_pair_attention.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the constraints file: an open range would pull ~3 GB of CUDA wheels

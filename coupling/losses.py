@@ -41,9 +41,8 @@ def path_weights(score: torch.Tensor, beta: float, unrendered: torch.Tensor) -> 
     """
     n = score.numel()
     static = unrendered > 0
-    rendered = int((~static).sum())
-    if rendered == 0:
-        return torch.full_like(score, 1.0 / n)
+    rendered = (~static).sum()  # a tensor, not an int: no host sync, no branch (one torch.compile graph)
+    # With no rendered pair the softmax is NaN everywhere and every row takes the uniform weight.
     tilted = torch.softmax((beta * score.float()).masked_fill(static, float("-inf")), dim=0) * (rendered / n)
     return torch.where(static, torch.full_like(tilted, 1.0 / n), tilted)
 

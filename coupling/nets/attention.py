@@ -79,9 +79,13 @@ class ResidualAttention(nn.Module):
         else:
             mixed = F.scaled_dot_product_attention(q, k, v, scale=1.0)
         if pool:
-            return self.norm(x_q.mean(1) + self.drop(self.out(mixed.flatten(1))))  # [P, d]
+            return self.pooled_output(x_q.mean(1), mixed.flatten(1))  # [P, d]
         mixed = mixed.transpose(1, 2).flatten(-2)  # [P, Tq, d]
         return self.norm(x_q + self.drop(self.out(mixed)))
+
+    def pooled_output(self, x_mean: torch.Tensor, mixed: torch.Tensor) -> torch.Tensor:
+        """LN(mean query token + out(pooled attention [P, h * d_k])): the pooled path's output [P, d]."""
+        return self.norm(x_mean + self.drop(self.out(mixed)))
 
     def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, pool: bool = False) -> torch.Tensor:
         return self.attend(x_q, self.project_q(x_q), *self.project_kv(x_kv), pool=pool)

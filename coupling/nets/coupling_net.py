@@ -13,6 +13,8 @@ where the batch has them, inference uses the S, T heads.
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
 
@@ -22,6 +24,11 @@ from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
 from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
 from coupling.nets.dropout import FastDropout
+
+try:  # the pair attention in C (coupling/nets/_pair_attention.c), built at install when a compiler is there
+    from coupling.nets import _pair_attention
+except ImportError:
+    _pair_attention = None
 
 
 class RenderPredictor(nn.Module):
@@ -52,13 +59,15 @@ class RenderPredictor(nn.Module):
 
     @torch.no_grad()
     def _update_stats(self, render: torch.Tensor, has: torch.Tensor) -> None:
-        rendered = render[has > 0.5]
-        if rendered.shape[0] < 2:
-            return
-        self.batches += 1
-        rate = 1.0 / float(min(self.batches.item(), self.stats_window))
-        self.render_mean.lerp_(rendered.mean(0), rate)
-        self.render_sq.lerp_(rendered.pow(2).mean(0), rate)
+        # Masked sums and a rate of 0 for a batch with fewer than 2 rendered presets, instead of a boolean
+        # index and an early return: no data-dependent shape or branch, so torch.compile keeps one graph.
+        seen = (has > 0.5).to(render.dtype).unsqueeze(-1)
+        n = seen.sum()
+        counted = (n >= 2).to(self.batches.dtype)
+        self.batches += counted
+        rate = counted / self.batches.clamp(min=1, max=self.stats_window)
+        self.render_mean.lerp_((render * seen).sum(0) / n.clamp(min=1), rate)
+        self.render_sq.lerp_((render.pow(2) * seen).sum(0) / n.clamp(min=1), rate)
 
     def forward(self, static: torch.Tensor, render: torch.Tensor, has: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(predicted render [N, 96] on the render scale, standardised MSE over the rendered presets)."""
@@ -276,12 +285,51 @@ class DualLayerCouplingNetwork(nn.Module):
         f0, b0 = self._unpack(enc, fg_idx, 0, "mean"), self._unpack(enc, bg_idx, 1, "mean")
         if len(self.blocks) == 0:  # the no-attention ablation
             f, b = f0, b0
+        elif len(self.blocks) == 1 and self._native_pairs(enc):  # Q, K, V read from the cache in C
+            f, b = self._pooled_native(enc, fg_idx, bg_idx, f0, b0)
         elif len(self.blocks) == 1:  # fast path: Q, K, V from the cache
             fq, bq = self._unpack(enc, fg_idx, 0, "qkv"), self._unpack(enc, bg_idx, 1, "qkv")
             f, b = self.blocks[0].attend(f0.unsqueeze(1), fq, b0.unsqueeze(1), bq, pool=True)
         else:
             f, b = self._cross(self._unpack(enc, fg_idx, 0, "tokens"), self._unpack(enc, bg_idx, 1, "tokens"))
         return self._heads(f, b, f0, b0, outputs)
+
+    def _native_pairs(self, enc: torch.Tensor) -> bool:
+        """Whether the C pair attention can stand in for the torch one: built, not switched off
+        (AIVJ_PURE_PYTHON=1), a head small enough, no autograd, no attention map to keep, a float32 CPU cache."""
+        blk, t = self.blocks[0], self.n_tokens
+        return (
+            _pair_attention is not None
+            and not os.environ.get("AIVJ_PURE_PYTHON")
+            and t <= _pair_attention.MAX_TOKENS
+            and t * blk.fg_from_bg.d_k <= _pair_attention.MAX_HEAD_SIZE
+            and not torch.is_grad_enabled()
+            and not torch.compiler.is_compiling()
+            and not (blk.fg_from_bg.keep_attention or blk.bg_from_fg.keep_attention)
+            and enc.dtype == torch.float32
+            and enc.device.type == "cpu"
+        )
+
+    def _pooled_native(self, enc, fg_idx, bg_idx, f0, b0) -> tuple[torch.Tensor, torch.Tensor]:
+        blk = self.blocks[0]
+        a, t = blk.fg_from_bg, self.n_tokens
+        size, start = a.heads * t * a.d_k, self.dim + t * self.dim
+        mixed_f = torch.empty(fg_idx.shape[0], a.heads * a.d_k)
+        mixed_b = torch.empty_like(mixed_f)
+        idx = [i.to(torch.int64).contiguous().numpy() for i in (fg_idx, bg_idx)]
+        _pair_attention.pooled(
+            enc.contiguous().numpy(),
+            *idx,
+            mixed_f.numpy(),
+            mixed_b.numpy(),
+            a.heads,
+            t,
+            a.d_k,
+            start,
+            start + size,
+            start + 2 * size,
+        )
+        return blk.fg_from_bg.pooled_output(f0, mixed_f), blk.bg_from_fg.pooled_output(b0, mixed_b)
 
     def _cross(self, fg: torch.Tensor, bg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """FG and BG tokens [P, T, d] through the cross blocks -> pooled [P, d] each."""

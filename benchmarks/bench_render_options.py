@@ -32,15 +32,20 @@ sys.path.insert(0, str(ROOT))
 from aivj.refinery.cache import FrameCache  # noqa: E402
 from aivj.refinery.settings import RenderSettings  # noqa: E402
 
-# What docs/benchmarks.md "Renderer" (2026-12-02, second paragraph) measured; --option replaces the list.
+# What docs/benchmarks.md "Renderer" (render options, side by side) measured; --option replaces the list.
 DEFAULT_OPTIONS = [
-    "today_again=",
-    "vector_width_128=LP_NATIVE_VECTOR_WIDTH=128",
+    "today_again=",  # the noise floor
+    "vector_width_128=LP_NATIVE_VECTOR_WIDTH=128",  # 256 is llvmpipe's default here; 512 crashes Mesa 22.3
     "no_rast_thread=LP_NUM_THREADS=0",
+    "openblas_1_thread=OPENBLAS_NUM_THREADS=1",
+    "warmup48_reference=warmup=48",  # not an option: how far one beat later in a preset's life moves things
     "warmup16=warmup=16",
+    "black2_warmup22=black_frames=2,warmup=22",
+    "mesh24x18=mesh_x=24,mesh_y=18",
     "mesh16x12=mesh_x=16,mesh_y=12",
     "mesh8x6=mesh_x=8,mesh_y=6",
     "warmup16_mesh16x12=warmup=16,mesh_x=16,mesh_y=12",
+    "floor_warmup0_mesh8x6=warmup=0,mesh_x=8,mesh_y=6",
 ]
 FIELDS = {f.name for f in dataclasses.fields(RenderSettings)}
 
@@ -117,11 +122,7 @@ def agreement(base: dict, other: dict, base_settings: RenderSettings, settings: 
     d0, d1 = desc(b0), desc(b1)
     varying = d0.std(0) > 1e-9
     spearman = corr_cols(ranks(d0), ranks(d1))[varying]
-    n = len(b0.ids)
-    fg, bg = (
-        np.array([i for i in range(n) for j in range(n) if i != j]),
-        np.array([j for i in range(n) for j in range(n) if i != j]),
-    )
+    fg, bg = np.nonzero(~np.eye(len(b0.ids), dtype=bool))  # every ordered pair of two different presets
     s0, s1 = score_pairs(b0, fg, bg)["score"], score_pairs(b1, fg, bg)["score"]
     top = max(1, len(s0) // 10)
     top0, top1 = set(np.argsort(-s0, kind="stable")[:top]), set(np.argsort(-s1, kind="stable")[:top])
@@ -171,29 +172,38 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="aivj-render-options-") as tmp:
+
+        def start(name: str, env: dict, settings: dict) -> subprocess.Popen:
+            penv = {**os.environ, "LD_PRELOAD": shim, "AIVJ_SHIM": shim, "LP_NUM_THREADS": "1", **env}
+            spec = json.dumps({"settings": settings, "out": str(Path(tmp) / name)})
+            proc = subprocess.Popen([sys.executable, __file__, "--child", spec], env=penv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)  # fmt: skip
+            proc.stdout.readline()
+            return proc
+
         procs = {}
         for name, env, settings in options:
-            out = Path(tmp) / name
-            out.mkdir()
-            penv = {**os.environ, "LD_PRELOAD": shim, "AIVJ_SHIM": shim, "LP_NUM_THREADS": "1", **env}
-            spec = json.dumps({"settings": settings, "out": str(out)})
-            cmd = [sys.executable, __file__, "--child", spec]
-            procs[name] = subprocess.Popen(cmd, env=penv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-            procs[name].stdout.readline()
+            (Path(tmp) / name).mkdir()
+            procs[name] = start(name, env, settings)
         load0, names = os.getloadavg(), [o[0] for o in options]
-        cpu = {n: [] for n in names}
+        cpu, crashed = {n: {} for n in names}, {}
         for i, (preset_id, path) in enumerate(jobs):
-            for name in names[i % len(names) :] + names[: i % len(names)]:
+            for k in range(len(names)):
+                name, env, settings = options[(i + k) % len(options)]
                 procs[name].stdin.write(f"{preset_id}\t{path}\n")
                 line = procs[name].stdout.readline()
-                if not line:
-                    raise SystemExit(f"option {name}: the render process died (rc {procs[name].wait()}) on {path}")
-                cpu[name].append(json.loads(line)["cpu_ms"])
+                if line:
+                    cpu[name][preset_id] = json.loads(line)["cpu_ms"]
+                else:  # projectM crashed (the real pool records "crash" and restarts the worker): so do we
+                    crashed.setdefault(preset_id, []).append(f"{name} (rc {procs[name].wait()})")
+                    procs[name] = start(name, env, settings)
         for p in procs.values():
             p.stdin.close()
             p.wait()
-        frames = {n: {pid: np.load(Path(tmp) / n / f"{pid}.npy") for pid, _ in jobs} for n in names}
-    print(json.dumps({"date": date, "presets": len(jobs), "load_before": [round(x, 2) for x in load0],
+        kept = [pid for pid, _ in jobs if pid not in crashed]
+        frames = {n: {pid: np.load(Path(tmp) / n / f"{pid}.npy") for pid in kept} for n in names}
+    for pid, who in crashed.items():
+        print(f"left out {pid}: projectM crashed under {', '.join(who)}", file=sys.stderr)
+    print(json.dumps({"date": date, "presets": len(jobs), "crashed": len(crashed), "load_before": [round(x, 2) for x in load0],
                       "load_after": [round(x, 2) for x in os.getloadavg()]}))  # fmt: skip
     print("| option | CPU ms / preset (median) | today / option (per-preset median) | = cache | = today (this run) "
           "| descriptors Spearman (median / min dim) | pair score Pearson / Spearman | top 10% pairs kept |")  # fmt: skip
@@ -205,14 +215,16 @@ def main(argv: list[str] | None = None) -> int:
             np.array_equal(f, cache.load_frames(pid)) for pid, f in frames[name].items() if f.shape == (64, 32, 32, 3)
         )
         same_today = sum(np.array_equal(f, frames["today"][pid]) for pid, f in frames[name].items())
-        ratio = float(np.median(np.array(cpu["today"][1:]) / np.array(cpu[name][1:])))  # first: shader compiles
+        timed = [pid for pid in kept if pid != jobs[0][0]]  # the first preset also pays for shader compiles
+        ms = np.array([cpu[name][pid] for pid in timed])
+        ratio = float(np.median(np.array([cpu["today"][pid] for pid in timed]) / ms))
         cols = ["", "", ""]
-        if same_today < len(jobs):
+        if same_today < len(kept):
             a = agreement(frames["today"], frames[name], base, s)
             cols = [f"{a['desc_spearman_median']:.3f} / {a['desc_spearman_min']:.2f}",
                     f"{a['score_pearson']:.3f} / {a['score_spearman']:.3f}", f"{a['score_top10pct_overlap']:.0%}"]  # fmt: skip
             print(f"  {name}: {json.dumps(a)}", file=sys.stderr)
-        print(f"| {name} | {np.median(cpu[name][1:]):.0f} | {ratio:.3f}x | {same_cache}/{len(jobs)} | {same_today}/{len(jobs)} | "
+        print(f"| {name} | {np.median(ms):.0f} | {ratio:.3f}x | {same_cache}/{len(kept)} | {same_today}/{len(kept)} | "
               + " | ".join(cols) + " |")  # fmt: skip
     return 0
 

@@ -91,6 +91,26 @@ def test_mlp_trains_and_logs_every_split(tmp_path):
     assert {"test_seen/pairwise_acc", "test_unseen/pairwise_acc", "test_golden/pass_rate"} <= keys
 
 
+def test_training_loss_parts_are_epoch_means_weighted_by_pairs():
+    # The parts are summed in training_step and logged once an epoch: the value self.log(on_epoch=True)
+    # gave per step before, the mean over the epoch's pairs.
+    torch.manual_seed(0)
+    model = _model("coupling")
+    batches = [fake_batch(24, seed=1), fake_batch(8, seed=2)]
+    logged = {}
+    model.log = lambda name, value, **kw: logged.__setitem__(name, float(value.detach()))
+    model.eval()  # no dropout: the parts can be computed again below
+    model.on_train_epoch_start()
+    for i, batch in enumerate(batches):
+        model.training_step(batch, i)
+    model.on_train_epoch_end()
+    assert {"train/loss_score", "train/loss_rank", "train/loss_st", "train/loss_render"} <= set(logged)
+    with torch.no_grad():
+        expected = sum(float(model.loss(model.net(b), b)["score"]) * len(b["score"]) for b in batches) / 32
+    assert logged["train/loss_score"] == pytest.approx(expected, rel=1e-5)
+    assert logged["train/loss_score"] != pytest.approx(sum(float(model.loss(model.net(b), b)["score"]) for b in batches) / 2)
+
+
 def test_mlp_inputs_and_order():
     batch = fake_batch(32)
     for inputs in ("static", "render", "both"):

@@ -4,8 +4,9 @@
 
 Encodes ``--presets`` presets once (timed separately), then scores ``--pairs`` random ordered
 pairs with DualLayerCouplingNetwork (conf/model/coupling.yaml's default size) in torch eager
-(``score_pairs(..., outputs=("score",))``) and in onnxruntime (the exported pairs.onnx), at each
-thread count, beside a reference timed in the same run: the naive 106k-parameter MultiheadAttention
+(``score_pairs(..., outputs=("score",))``, with the C pair attention and without it: AIVJ_PURE_PYTHON=1)
+and in onnxruntime (the exported pairs.onnx), at each thread count, beside a reference timed in the
+same run: the naive 106k-parameter MultiheadAttention
 scorer of benchmarks/bench_training.py on the same pairs (its forward, inference mode). Then a
 whole pack's N x N candidates (``--pack`` presets): ``--pack-rows`` FG rows against every BG preset
 are timed and the N x N time is extrapolated from that rate. Medians of ``--runs`` runs.
@@ -47,6 +48,15 @@ def median_ms(fn, runs: int = 9) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def pure_torch(net, enc, fg, bg):
+    """score_pairs without the C pair attention (coupling/nets/_pair_attention.c): the torch formula."""
+    os.environ["AIVJ_PURE_PYTHON"] = "1"
+    try:
+        return net.score_pairs(enc, fg, bg, outputs=("score",))
+    finally:
+        del os.environ["AIVJ_PURE_PYTHON"]
 
 
 def pack_rate(net, enc: torch.Tensor, rows: int) -> float:
@@ -95,20 +105,25 @@ def main(argv: list[str] | None = None) -> int:
                 enc = net.encode_presets(p["static"], p["render"], p["has_render"])
                 feed = {"cache": enc.numpy(), "fg_idx": fg.numpy(), "bg_idx": bg.numpy()}
                 # interleaved, so that the reference and both engines see the same machine load
-                times = {"ref": [], "torch": [], "ort": []}
                 fns = {
                     "ref": lambda: naive(vec[fg], vec[bg]),
                     "ort": lambda: sess.run(None, feed),
                     "torch": lambda: net.score_pairs(enc, fg, bg, outputs=("score",)),
+                    "torch_pure": lambda: pure_torch(net, enc, fg, bg),
                 }
+                times, cpu = {name: [] for name in fns}, {name: [] for name in fns}
                 for r in range(runs + 1):
                     for name, fn in fns.items():
-                        t = time.perf_counter()
+                        t, c = time.perf_counter(), time.process_time()
                         fn()
                         if r:
                             times[name].append((time.perf_counter() - t) * 1000)
-            ref_ms, torch_ms, ort_ms = (statistics.median(times[k]) for k in ("ref", "torch", "ort"))
-            rows.append((threads, encode_ms, ref_ms, torch_ms, ort_ms, os.getloadavg()[0]))
+                            cpu[name].append((time.process_time() - c) * 1000)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            rows.append(
+                (threads, encode_ms, med["ref"], med["torch"], statistics.median(cpu["torch"]), med["torch_pure"], med["ort"],
+                 os.getloadavg()[0])
+            )  # fmt: skip
     pack = None
     if args.pack:
         torch.set_num_threads(1)
@@ -133,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         f" target < {TARGET_MS:.0f} ms per {args.pairs:,} pairs. Reference: the naive 106k-parameter MultiheadAttention "
         "scorer (benchmarks/bench_training.py) on the same pairs, timed between them.",
         "",
-        "| threads | load | encode pack (ms) | reference (ms) | torch (ms) | torch vs reference | onnxruntime (ms) | onnxruntime vs reference |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| threads | load | encode pack (ms) | reference (ms) | torch (ms) | torch, CPU (ms) | torch vs reference "
+        "| torch without the C attention (ms) | C attention gain | onnxruntime (ms) | onnxruntime vs reference |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *[
-            f"| {t} | {ld:.1f} | {e:.1f} | {r:.0f} | {tm:.1f} | **{r / tm:.1f}x** | {o:.1f} | **{r / o:.1f}x** |"
-            for t, e, r, tm, o, ld in rows
+            f"| {t} | {ld:.1f} | {e:.1f} | {r:.0f} | {tm:.1f} | {tc:.1f} | **{r / tm:.1f}x** | {tp:.1f} | **{tp / tm:.2f}x** "
+            f"| {o:.1f} | **{r / o:.1f}x** |"
+            for t, e, r, tm, tc, tp, o, ld in rows
         ],
         "",
     ]

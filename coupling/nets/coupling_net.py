@@ -274,11 +274,15 @@ class DualLayerCouplingNetwork(nn.Module):
         fg_idx: torch.Tensor,
         bg_idx: torch.Tensor,
         outputs: tuple[str, ...] | None = None,
-        chunk: int = 1024,
+        chunk: int | None = None,
     ) -> dict[str, torch.Tensor]:
         """Score (fg_idx, bg_idx) pairs from the cache. ``outputs`` names the outputs wanted (None: all;
         ("score",) skips the weight network). Pairs go through in chunks of ``chunk`` so that each
-        chunk's intermediates stay in the CPU cache (3x faster at 10,000 pairs than one big batch)."""
+        chunk's intermediates stay in the CPU cache (3x faster at 10,000 pairs than one big batch in torch);
+        by default 1,024, or 4,096 with the C attention, whose chunks hold no [P, h, 9, 9] logits (measured
+        best of 512-10,000 for each: docs/benchmarks.md, "Pair scoring")."""
+        if chunk is None:
+            chunk = 4096 if len(self.blocks) == 1 and self._native_pairs(enc) else 1024
         if fg_idx.shape[0] > chunk and not torch.compiler.is_compiling():
             parts = [self.score_pairs(enc, f, b, outputs, chunk) for f, b in zip(fg_idx.split(chunk), bg_idx.split(chunk))]
             return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}

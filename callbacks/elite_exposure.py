@@ -15,7 +15,7 @@ class EliteExposureMonitor(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         # Only on the steps whose metrics the logger writes (log_every_n_steps): a self.log costs ~1 ms of
         # Python, and the values logged in between were dropped unwritten.
-        if isinstance(batch, dict) and "is_elite" in batch and trainer._logger_connector.should_update_logs:
+        if isinstance(batch, dict) and "is_elite" in batch and getattr(trainer._logger_connector, "should_update_logs", True):
             n = batch["is_elite"].sum().float()
             pl_module.log("sampler/elite_per_batch", n, on_step=True, on_epoch=False, batch_size=len(batch["is_elite"]))
 

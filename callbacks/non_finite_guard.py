@@ -25,7 +25,8 @@ def _all_finite(tensors) -> bool:
     # A NaN or Inf element makes its norm NaN or Inf; so does a finite tensor whose norm overflows float32
     # (elements ~1e19), which counts as a blow-up too: gradient clipping would zero such a step anyway.
     tensors = [t.detach() for t in tensors if t is not None]
-    return not tensors or bool(torch.stack(torch._foreach_norm(tensors)).isfinite().all())
+    # float32 norms: a finite fp16 tensor's norm may pass 65,504 (fp16's largest) without any element doing so.
+    return not tensors or bool(torch.stack(torch._foreach_norm(tensors, dtype=torch.float32)).isfinite().all())
 
 
 class NonFiniteGuard(Callback):

@@ -115,7 +115,7 @@ class CouplingLitModule(L.LightningModule):
         with torch.no_grad():
             for name, value in losses.items():
                 if name != "loss":
-                    total = value.detach() * bs
+                    total = value.detach().float() * bs  # float32 sums, as Lightning's epoch means kept them
                     self._part_sums[name] = self._part_sums[name] + total if name in self._part_sums else total
             self._part_pairs += bs
         return losses["loss"]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from aivj.milk import features, parser
 from aivj.milk.batch import milk_files
 from aivj.milk.features import extract_features, pure_python
-from aivj.milk.parser import MilkParseError, parse_milk
+from aivj.milk.parser import MilkParseError, MilkPreset, parse_milk
 from aivj.milk.synthetic import synthetic_preset
 from tests.test_milk_features_reference import PRESETS
 
@@ -135,3 +135,13 @@ def test_pure_python_switch():
     code = "from aivj.milk import parser, features; print(parser.compiled_scan, features.compiled_counts)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["None", "None"]
+
+
+def test_presets_built_in_code_count_the_same():
+    # Values with newlines never come out of the parser, but a preset built in code may hold them:
+    # a statement ends at ';' or a newline in both versions.
+    for value in ("x=1\nzoom=1", "zoom=1\r\nrot=2", "a=1;\n warp = 3 ;sx==1\nsy=1", "\n\nzoom=1", "zoom=1\n"):
+        preset = MilkPreset({"per_frame_1": value, "per_pixel_1": value, "warp_1": "`" + value})
+        compiled = extract_features(preset).tobytes()
+        with pure_python():
+            assert extract_features(preset).tobytes() == compiled, value

@@ -104,3 +104,50 @@ def test_kernel_refuses_bad_input():
         kernel.pooled(enc.astype(np.float64), ok, ok, out, out.copy(), 4, 9, 8, 320, 608, 896)
     with pytest.raises(ValueError, match="tokens"):
         kernel.pooled(enc, ok, ok, out, out.copy(), 4, 99, 8, 0, 0, 0)
+    # Sizes and offsets that would wrap around in the bounds arithmetic.
+    with pytest.raises(ValueError, match="tokens"):
+        kernel.pooled(enc, ok, ok, out, out.copy(), 4, 32, 2**27 + 1, 0, 0, 0)
+    with pytest.raises(ValueError, match="Q, K and V inside"):
+        kernel.pooled(enc, ok, ok, out, out.copy(), 4, 9, 8, 2**63 - 10, 608, 896)
+    with pytest.raises(ValueError, match="Q, K and V inside"):
+        kernel.pooled(enc, ok, ok, out, out.copy(), 2**30, 9, 8, 0, 0, 0)
+
+
+def test_kernel_uses_the_indices_it_checked():
+    # An output that overlaps the index array: the outputs land in it, and the reads stay on the
+    # indices as they were checked (a crash before the private copy).
+    kernel = coupling_net._pair_attention
+    enc = np.ones((3, 2, 4), np.float32)
+    fg = np.zeros(16, np.int64)
+    kernel.pooled(enc, fg, np.ones(16, np.int64), fg.view(np.float32).reshape(16, 2), np.zeros((16, 2), np.float32),
+                  1, 1, 2, 0, 0, 2)  # fmt: skip
+    assert (fg.view(np.float32) == 1.0).all()  # one key, so each output is that key's value row: ones
+
+
+def test_nan_in_the_cache_stays_nan(monkeypatch):
+    net = DualLayerCouplingNetwork().eval()
+    p = fake_presets(6, seed=6)
+    with torch.no_grad():
+        enc = net.encode_presets(p["static"], p["render"], p["has_render"])
+    start = net.dim + net.n_tokens * net.dim
+    enc[2, 0, start + 5] = float("nan")  # one Q value of preset 2 as FG, nothing else
+    fg, bg = torch.tensor([2, 3, 2]), torch.tensor([1, 2, 4])
+    native = _scores(net, enc, fg, bg, monkeypatch, native=True)["score"]
+    reference = _scores(net, enc, fg, bg, monkeypatch, native=False)["score"]
+    assert torch.isnan(reference[[0, 2]]).all() and torch.isnan(native[[0, 2]]).all()
+    torch.testing.assert_close(native[1], reference[1])
+
+
+def test_default_dtype_does_not_reach_the_kernel(monkeypatch):
+    net = DualLayerCouplingNetwork().eval()
+    p = fake_presets(5, seed=7)
+    with torch.inference_mode():
+        enc = net.encode_presets(p["static"], p["render"], p["has_render"])
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with torch.inference_mode():
+            out = net.score_pairs(enc, torch.tensor([0, 1]), torch.tensor([2, 3]), outputs=("score",))
+    finally:
+        torch.set_default_dtype(old)
+    assert out["score"].shape == (2,) and torch.isfinite(out["score"]).all()

@@ -77,7 +77,8 @@ static void count_tokens(const Py_UCS1 *s, Py_ssize_t n, long *tok)
     }
 }
 
-/* Bits of the motion names assigned by the statements of one equation line (statements end at ';').
+/* Bits of the motion names assigned by the statements of one equation line (statements end at ';' or at
+ * a newline, as in _assigned; parsed values hold no newline, presets built in code may).
  * Python removes every space and tab first, so a name may be spread out ("z oom = 1"). */
 static int assigned_names(const Py_UCS1 *s, Py_ssize_t n)
 {
@@ -91,9 +92,10 @@ static int assigned_names(const Py_UCS1 *s, Py_ssize_t n)
             size_t m = strlen(MOTION[k]);
             if (memcmp(head, MOTION[k], m) == 0 && head[m] == '=' && head[m + 1] != '=') bits |= 1 << k;
         }
-        const Py_UCS1 *semicolon = memchr(s + i, ';', (size_t)(n - i));
-        if (semicolon == NULL) break;
-        i = semicolon - s + 1;
+        Py_ssize_t end = i;
+        while (end < n && s[end] != ';' && s[end] != '\n') end++;
+        if (end >= n) break;
+        i = end + 1;
     }
     return bits;
 }

@@ -30,7 +30,8 @@
  * plain arithmetic, so the compiler vectorises the loops that call it, which it cannot do with libm's
  * expf, whose calls were most of this file's time. */
 static inline __attribute__((always_inline)) float exp_nonpositive(float x) {
-    x = x > -87.0f ? x : -87.0f;
+    float in = x;
+    x = x > -87.0f ? x : -87.0f; /* NaN -> -87 here, so the NaN is given back at the end */
     /* floor(x log2(e) + 0.5) by truncation of a positive number: the argument is in [-125, 0.5] */
     int n = (int)(x * 1.44269504088896341f + 128.5f) - 128;
     float nf = (float)n;
@@ -46,7 +47,7 @@ static inline __attribute__((always_inline)) float exp_nonpositive(float x) {
         int32_t i;
         float f;
     } scale = {.i = (n + 127) << 23};
-    return y * scale.f;
+    return in != in ? in : y * scale.f; /* a NaN logit (from a NaN or an infinite Q or K) stays NaN, as in torch */
 }
 
 /* Pairs go through in blocks of LANES, the pair index innermost in every array, so that each step of
@@ -149,7 +150,7 @@ static PyObject *pooled(PyObject *self, PyObject *args) {
     Py_ssize_t q_off, k_off, v_off;
     if (!PyArg_ParseTuple(args, "OOOOOiiinnn", &enc_o, &fg_o, &bg_o, &of_o, &ob_o, &heads, &T, &dk, &q_off, &k_off, &v_off))
         return NULL;
-    if (heads < 1 || T < 1 || T > MAX_TOKENS || dk < 1 || T * dk > MAX_HEAD_SIZE) {
+    if (heads < 1 || T < 1 || T > MAX_TOKENS || dk < 1 || dk > MAX_HEAD_SIZE || T * dk > MAX_HEAD_SIZE) {
         PyErr_Format(PyExc_ValueError, "pooled: heads %d, tokens %d (max %d), d_k %d (tokens x d_k max %d)", heads, T,
                      MAX_TOKENS, dk, MAX_HEAD_SIZE);
         return NULL;
@@ -161,22 +162,32 @@ static PyObject *pooled(PyObject *self, PyObject *args) {
     if (get_buffer(of_o, &of, 1, "f", 4, "out_fg") < 0) goto fail_bg;
     if (get_buffer(ob_o, &ob, 1, "f", 4, "out_bg") < 0) goto fail_of;
 
-    Py_ssize_t part = (Py_ssize_t)heads * T * dk, n_pairs = fg.len / 8;
+    Py_ssize_t part = (Py_ssize_t)heads * T * dk, n_pairs = fg.len / 8, out_row = (Py_ssize_t)heads * dk * 4;
     Py_ssize_t row = enc.ndim == 3 ? enc.shape[2] : -1, n_presets = enc.ndim == 3 ? enc.shape[0] : 0;
-    if (row < 0 || enc.shape[1] != 2 || q_off < 0 || k_off < 0 || v_off < 0 || q_off + part > row || k_off + part > row ||
-        v_off + part > row) {
+    /* written as subtractions: q_off + part could wrap around for a huge offset */
+    if (row < 0 || enc.shape[1] != 2 || part > row || q_off < 0 || k_off < 0 || v_off < 0 || q_off > row - part ||
+        k_off > row - part || v_off > row - part) {
         PyErr_SetString(PyExc_ValueError, "pooled: enc must be [N, 2, C] with Q, K and V inside C");
         goto fail_all;
     }
-    if (bg.len != fg.len || of.len != n_pairs * heads * dk * 4 || ob.len != of.len) {
+    if (bg.len != fg.len || of.len % out_row || of.len / out_row != n_pairs || ob.len != of.len) {
         PyErr_SetString(PyExc_ValueError, "pooled: fg_idx, bg_idx, out_fg, out_bg disagree on the number of pairs");
         goto fail_all;
     }
-    const int64_t *fi = fg.buf, *bi = bg.buf;
+    /* The indices are checked and then used from a private copy: an output buffer that overlaps them, or
+     * another thread writing them while the GIL is released, cannot move a read out of bounds. */
+    int64_t *fi = PyMem_Malloc((size_t)(n_pairs ? n_pairs : 1) * 2 * sizeof(int64_t)), *bi = fi + n_pairs;
+    if (fi == NULL) {
+        PyErr_NoMemory();
+        goto fail_all;
+    }
+    memcpy(fi, fg.buf, (size_t)n_pairs * sizeof(int64_t));
+    memcpy(bi, bg.buf, (size_t)n_pairs * sizeof(int64_t));
     for (Py_ssize_t p = 0; p < n_pairs; p++) {
         if (fi[p] < 0 || fi[p] >= n_presets || bi[p] < 0 || bi[p] >= n_presets) {
             PyErr_Format(PyExc_IndexError, "pooled: pair %zd names preset (%lld, %lld) of %zd", p, (long long)fi[p],
                          (long long)bi[p], n_presets);
+            PyMem_Free(fi);
             goto fail_all;
         }
     }
@@ -185,6 +196,7 @@ static PyObject *pooled(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS;
     pooled_pairs(e, fi, bi, n_pairs, row, q_off, k_off, v_off, out_f, out_b, heads, T, dk);
     Py_END_ALLOW_THREADS;
+    PyMem_Free(fi);
     PyBuffer_Release(&ob);
     PyBuffer_Release(&of);
     PyBuffer_Release(&bg);

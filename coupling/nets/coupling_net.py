@@ -304,11 +304,11 @@ class DualLayerCouplingNetwork(nn.Module):
         blk, t = self.blocks[0], self.n_tokens
         return (
             _pair_attention is not None
-            and not os.environ.get("AIVJ_PURE_PYTHON")
+            and not torch.compiler.is_compiling()
+            and os.environ.get("AIVJ_PURE_PYTHON", "") in ("", "0")  # as aivj/milk reads it
             and t <= _pair_attention.MAX_TOKENS
             and t * blk.fg_from_bg.d_k <= _pair_attention.MAX_HEAD_SIZE
             and not torch.is_grad_enabled()
-            and not torch.compiler.is_compiling()
             and not (blk.fg_from_bg.keep_attention or blk.bg_from_fg.keep_attention)
             and enc.dtype == torch.float32
             and enc.device.type == "cpu"
@@ -318,7 +318,7 @@ class DualLayerCouplingNetwork(nn.Module):
         blk = self.blocks[0]
         a, t = blk.fg_from_bg, self.n_tokens
         size, start = a.heads * t * a.d_k, self.dim + t * self.dim
-        mixed_f = torch.empty(fg_idx.shape[0], a.heads * a.d_k)
+        mixed_f = enc.new_empty((fg_idx.shape[0], a.heads * a.d_k))  # enc's float32 on the CPU, whatever torch's defaults
         mixed_b = torch.empty_like(mixed_f)
         idx = [i.to(torch.int64).contiguous().numpy() for i in (fg_idx, bg_idx)]
         _pair_attention.pooled(

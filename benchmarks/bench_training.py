@@ -90,11 +90,12 @@ def train_batches(data: str, groups: int, n: int) -> list[dict]:
     return list(itertools.islice(iter(dm.train_dataloader()), n))
 
 
-def raw_step(batches: list[dict], clip: float):
-    """The module's own net, loss and optimizer (configure_optimizers) without the Trainer."""
+def raw_step(batches: list[dict], clip: float, compiled: bool = False):
+    """The module's own net, loss and optimizer (configure_optimizers) without the Trainer; ``compiled``: the
+    forward + loss through torch.compile as ``model.compile_training=true`` runs it (compiled on first use)."""
     from aivj.training import build
 
-    model = build(compose([]).model).train()
+    model = build(compose([f"model.compile_training={compiled}"]).model).train()
     opt = model.configure_optimizers()
     opt = opt["optimizer"] if isinstance(opt, dict) else opt
     data = itertools.cycle(batches)
@@ -102,7 +103,7 @@ def raw_step(batches: list[dict], clip: float):
     def step() -> int:
         b = next(data)
         opt.zero_grad(set_to_none=True)
-        model.loss(model.net(b), b)["loss"].backward()
+        model._training_losses(b)["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         return len(b["score"])
@@ -133,7 +134,7 @@ class _StepClock(L.Callback):
                 raise _Timed
 
 
-def lightning_rate(data: str, groups: int, steps: int, out_dir: str) -> float:
+def lightning_rate(data: str, groups: int, steps: int, out_dir: str, compiled: bool = False) -> float:
     """Pairs/s of `Trainer.fit` as train.py builds it (callbacks, logger), training batches only."""
     from aivj.training import build, instantiate_group
 
@@ -141,6 +142,7 @@ def lightning_rate(data: str, groups: int, steps: int, out_dir: str) -> float:
         [
             f"data.data_dir={data}",
             f"data.batch_groups={groups}",
+            f"model.compile_training={compiled}",
             f"paths.output_dir={out_dir}",
             "hydra.runtime.output_dir=" + out_dir,
             "hydra.runtime.cwd=" + str(ROOT),
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=1.5, help="per variant per round")
     ap.add_argument("--lightning-steps", type=int, default=60, help="Trainer.fit batches per k (0: skip)")
+    ap.add_argument("--compile", action="store_true", help="also time model.compile_training=true (~1 min to compile per k)")
     ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
@@ -199,16 +202,21 @@ def main(argv: list[str] | None = None) -> int:
         for threads in args.threads:
             named = f", {threads} threads" if threads != 1 else ""
             steps[f"coupling raw loop, k={k} (batch {36 * k}){named}"] = (threads, step)
+        if args.compile:
+            compiled, _ = raw_step(train_batches(args.data, k, 30), clip, compiled=True)
+            compiled()  # compiles here, outside the timed rounds
+            steps[f"coupling raw loop, compiled, k={k} (batch {36 * k})"] = (1, compiled)
     load_before = os.getloadavg()
     rates = interleaved(steps, args.rounds, args.seconds)
     ratios = {name: (rate, rate / rates[REF]) for name, rate in rates.items()}
     if args.lightning_steps:
         with tempfile.TemporaryDirectory() as tmp:
-            for k in args.groups:
+            for k, compiled in itertools.product(args.groups, [False, True] if args.compile else [False]):
                 ref_now = interleaved({REF: (1, ref)}, 1, args.seconds)[REF]
-                rate = lightning_rate(args.data, k, args.lightning_steps, f"{tmp}/k{k}")
+                rate = lightning_rate(args.data, k, args.lightning_steps, f"{tmp}/k{k}{compiled}", compiled)
                 # Trainer.fit runs as one block, so it is scaled by a reference timed right before it.
-                ratios[f"train.py path (Trainer.fit), k={k} (batch {36 * k})"] = rate, rate / ref_now
+                named = ", compiled" if compiled else ""
+                ratios[f"train.py path (Trainer.fit){named}, k={k} (batch {36 * k})"] = rate, rate / ref_now
     load = os.getloadavg()
     lines = [
         "## Training step",

@@ -62,6 +62,7 @@ class CouplingLitModule(L.LightningModule):
         scheduler_interval: str = "epoch",
         attention_images_every_n_epochs: int = 0,
         eval_paths=("render", "static"),
+        compile_training: bool = False,
     ) -> None:
         super().__init__()
         # net and loss are modules (state dict), optimizer/scheduler are partials; hparams_flat() describes all.
@@ -74,6 +75,11 @@ class CouplingLitModule(L.LightningModule):
         self.attention_every = attention_images_every_n_epochs
         self._attention_batch: dict | None = None  # a fixed slice of the first val batch
         self.eval_paths = tuple(eval_paths)
+        # torch.compile of the training forward + loss (validation and test stay eager: other batch sizes,
+        # both scoring paths). 1.24x the eager step on CPU at 144 pairs a batch after ~40-70 s of compiling
+        # (docs/benchmarks.md, "Training step"): it pays from ~10,000 training steps on.
+        self.compile_training = bool(compile_training)
+        self._compiled_step = None
         self._part_sums: dict[str, torch.Tensor] = {}  # the training loss parts summed over this epoch's pairs
         self._part_pairs = 0
         if "render" not in self.eval_paths or set(self.eval_paths) - set(SCORING_PATHS):
@@ -105,9 +111,19 @@ class CouplingLitModule(L.LightningModule):
         return self.net(batch)
 
     # ----- steps ---------------------------------------------------------------------------
+    def _net_and_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        return self.loss(self.net(batch), batch)
+
+    def _training_losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        if not self.compile_training:
+            return self._net_and_loss(batch)
+        if self._compiled_step is None:
+            # fallback_random: dropout masks from torch's own generator (inductor's per-element RNG was slower)
+            self._compiled_step = torch.compile(self._net_and_loss, options={"fallback_random": True})
+        return self._compiled_step(batch)
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        out = self.net(batch)
-        losses = self.loss(out, batch)
+        losses = self._training_losses(batch)
         bs = batch["score"].shape[0]
         self.log("train/loss", losses["loss"], prog_bar=True, on_step=True, on_epoch=True, batch_size=bs)
         # The parts' epoch means are summed here and logged once an epoch (on_train_epoch_end): a self.log

@@ -70,7 +70,7 @@ def main() -> None:
         env = dict(os.environ, AIVJ_HOME=f"{tmp}/home")
         common = ["--set", f"redis_url={server.url}", "--set", f"log_dir={tmp}/logs"]
         procs = [
-            subprocess.Popen([aivj, "stream", *common, cmd], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            subprocess.Popen([aivj, "stream", cmd, *common], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
             for cmd in ("tail", "work")
         ]
         r, keys = redis.Redis.from_url(server.url), Keys()

@@ -49,7 +49,11 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# The optional C extensions (setup.py) are built by the venv's install when gcc and the Python headers are
+# there; a venv made before sysdeps installed them (make train on a bare machine) gets them built here.
 native: venv sysdeps
+	$(PY) -c "import aivj.milk._milkscan, aivj.milk._milkcount, coupling.nets._pair_attention" 2>/dev/null || \
+	  $(PY) -m pip install -q -c constraints.txt --no-deps -e .
 	$(VENV)/bin/aivj refine build-shim
 
 train: venv
@@ -63,7 +67,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: sysdeps venv native lint  # sysdeps first: the venv's install compiles aivj/milk's C parts with gcc
+test: sysdeps venv native lint  # sysdeps first: the venv's install compiles the C extensions with gcc
 	$(PY) -m pytest tests -q -p no:cacheprovider --durations=15
 
 test-fast: venv

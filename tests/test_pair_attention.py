@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +13,7 @@ from coupling.nets import coupling_net
 from coupling.nets.coupling_net import DualLayerCouplingNetwork
 from tests.helpers.fake_batches import fake_presets
 
+ROOT = Path(__file__).resolve().parents[1]
 ALL_OUTPUTS = ("score", "spatial", "temporal", "w_s", "w_t", "rank")
 
 
@@ -29,6 +33,23 @@ def test_extension_is_built():
     assert coupling_net._pair_attention is not None, (
         "coupling/nets/_pair_attention not built: install gcc and python3-dev (make sysdeps), "
         "then .venv/bin/pip install -c constraints.txt -e . --no-deps"
+    )
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("coupling.nets._pair_attention", "coupling/nets/_pair_attention.c"),
+        ("aivj.milk._milkscan", "aivj/milk/_milkscan.c"),
+        ("aivj.milk._milkcount", "aivj/milk/_milkcount.c"),
+    ],
+)
+def test_extensions_are_newer_than_their_sources(module, source):
+    # setup.py's extensions are optional: a C file that stopped compiling leaves the old build in place,
+    # and the tests would run that. A build older than its source means: rebuild (and see it compile).
+    built = Path(importlib.import_module(module).__file__)
+    assert built.stat().st_mtime >= (ROOT / source).stat().st_mtime, (
+        f"{built.name} is older than {source}: rebuild with .venv/bin/pip install -c constraints.txt --no-deps -e ."
     )
 
 

@@ -18,7 +18,7 @@ SYSTEM_PACKAGES += prometheus prometheus-alertmanager
 SYSTEM_PACKAGES += chromium
 # a synthesiser and a General MIDI soundfont: the style engine's generated training audio (docs/style.md)
 SYSTEM_PACKAGES += fluidsynth fluid-soundfont-gm
-# Python's C headers: setup.py compiles aivj/milk's tokenizer and feature counts (gcc comes with g++ above)
+# Python's C headers: setup.py compiles the optional C extensions (gcc comes with g++ above)
 SYSTEM_PACKAGES += python3-dev
 
 .PHONY: help venv sysdeps native lint train smoke test test-fast bench tensorboard clean

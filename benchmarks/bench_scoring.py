@@ -52,11 +52,15 @@ def median_ms(fn, runs: int = 9) -> float:
 
 def pure_torch(net, enc, fg, bg):
     """score_pairs without the C pair attention (coupling/nets/_pair_attention.c): the torch formula."""
+    saved = os.environ.get("AIVJ_PURE_PYTHON")
     os.environ["AIVJ_PURE_PYTHON"] = "1"
     try:
         return net.score_pairs(enc, fg, bg, outputs=("score",))
-    finally:
-        del os.environ["AIVJ_PURE_PYTHON"]
+    finally:  # as it was: a run started with AIVJ_PURE_PYTHON=1 stays pure Python
+        if saved is None:
+            del os.environ["AIVJ_PURE_PYTHON"]
+        else:
+            os.environ["AIVJ_PURE_PYTHON"] = saved
 
 
 def pack_rate(net, enc: torch.Tensor, rows: int) -> float:

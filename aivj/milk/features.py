@@ -7,7 +7,6 @@ Bump ``FEATURE_VERSION`` whenever a dimension's meaning or scaling changes.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from itertools import compress
 
 import numpy as np
 
+from aivj.compiled import compiled
 from aivj.milk import parser
 from aivj.milk.feature_spec import BASE_DEFAULTS as _BASE_DEFAULTS
 from aivj.milk.feature_spec import (
@@ -64,19 +64,9 @@ _CATEGORY_ID = {key: _CATEGORY_NUMBER[category] for key, category in _CATEGORY.i
 _CUSTOM_CODE = sum(1 << _CATEGORY_NUMBER[c] for c in _WAVE_CATEGORIES + _SHAPE_CATEGORIES)  # bits 5-12
 
 
-def _compiled_counts():
-    """The C version of ``_code_counts_python``, or None (not built, or AIVJ_PURE_PYTHON=1)."""
-    if os.environ.get("AIVJ_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from aivj.milk._milkcount import counts
-    except ImportError:
-        return None
-    return counts
-
-
-# Returns None for code beyond Latin-1 (then _code_counts_python runs). pure_python() sets it to None.
-compiled_counts = _compiled_counts()
+# The C version of ``_code_counts_python``, or None (not built, or AIVJ_PURE_PYTHON=1). It returns None
+# for code beyond Latin-1 (then _code_counts_python runs). pure_python() sets it to None.
+compiled_counts = compiled("aivj.milk._milkcount", "counts")
 
 
 @contextmanager

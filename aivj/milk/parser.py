@@ -17,8 +17,7 @@ otherwise, or when ``AIVJ_PURE_PYTHON=1`` is set: both give the same results (te
 
 from __future__ import annotations
 
-import os
-
+from aivj.compiled import compiled
 from aivj.milk.lines import is_known_key, route_lines
 from aivj.milk.sections import CustomCode
 from aivj.milk.values import as_float as _as_float
@@ -158,19 +157,9 @@ def scan_python(text: str) -> tuple[dict[str, str], int, str | None, list[str], 
     return entries, duplicates, section, low, keys
 
 
-def _compiled_scan():
-    """The C tokenizer, or None (not built, or AIVJ_PURE_PYTHON=1 asks for the pure-Python one)."""
-    if os.environ.get("AIVJ_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from aivj.milk._milkscan import scan
-    except ImportError:
-        return None
-    return scan
-
-
-# Returns None for text beyond Latin-1 (then scan_python runs). features.pure_python() sets it to None.
-compiled_scan = _compiled_scan()
+# The C tokenizer, or None (not built, or AIVJ_PURE_PYTHON=1). It returns None for text beyond Latin-1
+# (then scan_python runs). features.pure_python() sets it to None.
+compiled_scan = compiled("aivj.milk._milkscan", "scan")
 
 
 def _has_known_key(entries: dict[str, str]) -> bool:

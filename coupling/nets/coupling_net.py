@@ -13,11 +13,10 @@ where the batch has them, inference uses the S, T heads.
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 
+from aivj.compiled import pure_python_requested
 from aivj.contract.coupling import CONTINUOUS, N_PHASES
 from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 from coupling.groups import token_groups
@@ -305,7 +304,7 @@ class DualLayerCouplingNetwork(nn.Module):
         return (
             _pair_attention is not None
             and not torch.compiler.is_compiling()
-            and os.environ.get("AIVJ_PURE_PYTHON", "") in ("", "0")  # as aivj/milk reads it
+            and not pure_python_requested()  # read per call (the milk parser reads it at import)
             and t <= _pair_attention.MAX_TOKENS
             and t * blk.fg_from_bg.d_k <= _pair_attention.MAX_HEAD_SIZE
             and not torch.is_grad_enabled()

@@ -37,6 +37,28 @@ def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
     return (w @ e) @ v
 
 
+def pooled_attention_block(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``pooled_attention`` of every query set against every key set: q [F, h, Tq, d_k], k, v [B, h, Tk, d_k]
+    -> [F, B, h * d_k], the (f, b) row being pooled_attention(q[f], k[b], v[b]), the same formula.
+
+    Written for a block of candidates (every FG of a pack against every BG), where per-pair matmuls of
+    9 x 8 are the slow part in onnxruntime: the logits of the whole block are one GEMM per head, laid out
+    keys down and queries across, so that the softmax's maximum and shift run over rows of F * Tq values
+    (onnxruntime reduces and broadcasts over a 9-wide last axis ~10x slower), and the softmax's row sums come
+    out of the value matmul (a row of ones appended to V)."""
+    f, h, tq, dk = q.shape
+    b, tk = k.shape[0], k.shape[2]
+    logits = (k.transpose(0, 1).reshape(h, b * tk, dk) @ q.transpose(0, 1).reshape(h, f * tq, dk).transpose(1, 2)).view(
+        h, b, tk, f * tq
+    )  # [h, B, Tk, F * Tq]
+    e = (logits - logits.amax(2, keepdim=True)).exp()  # each pair's own maximum, as in pooled_attention
+    v1 = torch.cat([v, v.new_ones(b, h, tk, 1)], -1).permute(1, 0, 3, 2)  # [h, B, d_k + 1, Tk]
+    u = v1 @ e  # [h, B, d_k + 1, F * Tq]: per query, sum_j e_j v_j and (last row) sum_j e_j
+    mixed = (u[:, :, :dk] / u[:, :, dk:]).view(h, b, dk, f, tq).sum(-1) * (1.0 / tq)  # [h, B, d_k, F]
+    # [h, B, d_k, F] -> [F, B, h, d_k] through a 2-D transpose: onnxruntime's general 4-D permutation is slow
+    return mixed.reshape(h * b * dk, f).t().reshape(f, h, b, dk).transpose(1, 2).reshape(f, b, h * dk)
+
+
 class ResidualAttention(nn.Module):
     """Multi-head attention of query tokens over key/value tokens with a residual on the query.
 

@@ -13,6 +13,8 @@ where the batch has them, inference uses the S, T heads.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -21,13 +23,26 @@ from aivj.contract.coupling import CONTINUOUS, N_PHASES
 from aivj.contract.schema import FEATURE_DIM, RENDER_DIM
 from coupling.groups import token_groups
 from coupling.inputs import check_inputs, side_tensors
-from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention
+from coupling.nets.attention import CrossBlock, FeedForward, ResidualAttention, pooled_attention_block
 from coupling.nets.dropout import FastDropout
 
 try:  # the pair attention in C (coupling/nets/_pair_attention.c), built at install when a compiler is there
     from coupling.nets import _pair_attention
 except ImportError:
     _pair_attention = None
+
+
+def block_tiles(n_fg: int, n_bg: int, tile: int = 4096) -> tuple[int, int]:
+    """(FG rows, BG columns) of the tiles a block of n_fg x n_bg candidates is scored in: at most ``tile``
+    pairs, as square as the block allows and of near-equal sizes (100 x 100 -> four 50 x 50). A tile's logits
+    (4 heads x 81 per pair) then stay in the CPU cache: 4,096 pairs a tile scored 10,000 pairs in ~35 ms in
+    onnxruntime against ~50 ms as one 100 x 100 tile (docs/benchmarks.md, "Pair scoring")."""
+
+    def balanced(n: int, most: int) -> int:  # n split into ceil(n / most) near-equal parts
+        return -(-n // -(-n // most)) if n else 1
+
+    rows = balanced(n_fg, max(math.isqrt(tile), tile // max(n_bg, 1), 1))  # few BG: taller tiles
+    return rows, balanced(n_bg, max(1, tile // rows))
 
 
 class RenderPredictor(nn.Module):
@@ -250,20 +265,22 @@ class DualLayerCouplingNetwork(nn.Module):
             parts.append(torch.stack(qkv, 1).flatten(2))
         return torch.cat(parts, dim=-1), aux, seen
 
-    def _unpack(self, enc: torch.Tensor, idx: torch.Tensor, layer: int, what: str) -> torch.Tensor:
+    def _unpack(self, enc: torch.Tensor, idx: torch.Tensor | None, layer: int | None, what: str) -> torch.Tensor:
         """Gather one part of the cache for the given presets, each part on its own so that it comes out
         contiguous (the attention's matmuls would otherwise copy it again). ``index_select`` copies the
-        same rows as ``[idx]`` at half its CPU on these strided views (docs/benchmarks.md, "Pair scoring")."""
+        same rows as ``[idx]`` at half its CPU on these strided views (docs/benchmarks.md, "Pair scoring").
+        ``idx`` and ``layer`` None: ``enc`` is already one layer's rows [N, C], and the parts are views."""
         d, t = self.dim, self.n_tokens
+        rows = enc if layer is None else enc[:, layer]
+        pick = (lambda x: x) if idx is None else (lambda x: x.index_select(0, idx))  # noqa: E731
         if what == "mean":
-            return enc[:, layer, :d].index_select(0, idx)
+            return pick(rows[:, :d])
         if what == "tokens":
-            return enc[:, layer, d : d + t * d].index_select(0, idx).unflatten(-1, (t, d))
+            return pick(rows[:, d : d + t * d]).unflatten(-1, (t, d))
         blk = self.blocks[0].fg_from_bg
         size, start = blk.heads * t * blk.d_k, d + t * d
         return tuple(
-            enc[:, layer, start + i * size : start + (i + 1) * size].index_select(0, idx).view(-1, blk.heads, t, blk.d_k)
-            for i in range(3)
+            pick(rows[:, start + i * size : start + (i + 1) * size]).unflatten(-1, (blk.heads, t, blk.d_k)) for i in range(3)
         )
 
     # ----- per pair -----------------------------------------------------------------------
@@ -296,6 +313,39 @@ class DualLayerCouplingNetwork(nn.Module):
         else:
             f, b = self._cross(self._unpack(enc, fg_idx, 0, "tokens"), self._unpack(enc, bg_idx, 1, "tokens"))
         return self._heads(f, b, f0, b0, outputs)
+
+    def score_block(
+        self,
+        enc: torch.Tensor,
+        fg_idx: torch.Tensor,
+        bg_idx: torch.Tensor,
+        outputs: tuple[str, ...] | None = None,
+        tile: int = 4096,
+    ) -> dict[str, torch.Tensor]:
+        """Every FG of ``fg_idx`` [F] against every BG of ``bg_idx`` [B]: outputs [F, B], row f column b
+        being ``score_pairs`` of the pair (fg_idx[f], bg_idx[b]); a pack's candidates. With the C attention
+        the pairs go through ``score_pairs``; otherwise (and in the exported block.onnx) one block's
+        attention is a GEMM per head (``pooled_attention_block``), in tiles of at most ``tile`` pairs
+        (``block_tiles``)."""
+        nf, nb = fg_idx.shape[0], bg_idx.shape[0]
+        if len(self.blocks) != 1 or self._native_pairs(enc) or not nf * nb:
+            out = self.score_pairs(enc, fg_idx.repeat_interleave(nb), bg_idx.repeat(nf), outputs)
+            return {k: v.unflatten(0, (nf, nb)) for k, v in out.items()}
+        if nf * nb > tile and not torch.compiler.is_compiling():
+            fg_rows, bg_cols = block_tiles(nf, nb, tile)
+            tiles = [[self.score_block(enc, f, b, outputs, tile) for b in bg_idx.split(bg_cols)] for f in fg_idx.split(fg_rows)]
+            return {k: torch.cat([torch.cat([t[k] for t in row], 1) for row in tiles]) for k in tiles[0][0]}
+        blk, d = self.blocks[0], self.dim
+        # the block's rows first, then their parts: slicing a part out of the whole cache first (as _unpack
+        # does for pairs, where the rows outnumber the presets) copies the whole pack's cache in onnxruntime
+        fg_rows, bg_rows = enc.index_select(0, fg_idx)[:, 0], enc.index_select(0, bg_idx)[:, 1]
+        f0, b0 = self._unpack(fg_rows, None, None, "mean"), self._unpack(bg_rows, None, None, "mean")
+        (qf, kf, vf), (qb, kb, vb) = self._unpack(fg_rows, None, None, "qkv"), self._unpack(bg_rows, None, None, "qkv")
+        f = blk.fg_from_bg.pooled_output(f0.unsqueeze(1), pooled_attention_block(qf, kb, vb))  # [F, B, d]
+        b = blk.bg_from_fg.pooled_output(b0.unsqueeze(1), pooled_attention_block(qb, kf, vf)).transpose(0, 1)
+        f0, b0 = f0.unsqueeze(1).expand(nf, nb, d), b0.unsqueeze(0).expand(nf, nb, d)
+        out = self._heads(*(x.reshape(nf * nb, d) for x in (f, b, f0, b0)), outputs)
+        return {k: v.unflatten(0, (nf, nb)) for k, v in out.items()}
 
     def _native_pairs(self, enc: torch.Tensor) -> bool:
         """Whether the C pair attention can stand in for the torch one: built, not switched off

@@ -1,0 +1,141 @@
+"""score_block (every FG against every BG, a pack's candidates) against score_pairs of the same pairs,
+in torch and as block.onnx in onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from coupling.nets.coupling_net import DualLayerCouplingNetwork, block_tiles
+from tests.conftest import ROOT
+from tests.helpers.fake_batches import fake_presets
+
+ALL_OUTPUTS = ("score", "spatial", "temporal", "w_s", "w_t", "rank", "f_fg", "f_bg")
+
+
+def _cache(net, n: int, seed: int = 0) -> torch.Tensor:
+    p = fake_presets(n, seed=seed)
+    with torch.no_grad():
+        return net.encode_presets(p["static"], p["render"], p["has_render"])
+
+
+def _pairs(net, enc, fg, bg, outputs=ALL_OUTPUTS) -> dict[str, torch.Tensor]:
+    """The reference: the same candidates as a list of pairs, row f column b at f * B + b."""
+    with torch.no_grad():
+        out = net.score_pairs(enc, fg.repeat_interleave(len(bg)), bg.repeat(len(fg)), outputs)
+    return {k: v.unflatten(0, (len(fg), len(bg))) for k, v in out.items()}
+
+
+@pytest.mark.parametrize(
+    "kw, nf, nb, tile",
+    [
+        ({}, 37, 23, 4096),  # one tile
+        ({}, 37, 23, 100),  # tiles of unequal sizes at both edges
+        ({}, 1, 9, 4),  # a single FG row, tiles of one column pair
+        ({"heads": 2, "dim": 16, "inputs": "static"}, 12, 30, 64),  # other head size and token count
+        ({"heads": 8, "dim": 32, "encoder_layers": 0}, 20, 20, 50),
+        ({"blocks": 2}, 9, 11, 4096),  # two blocks: through score_pairs
+        ({"blocks": 0}, 9, 11, 4096),  # the no-attention ablation
+    ],
+)
+@pytest.mark.parametrize("pure", [True, False])
+def test_score_block_equals_score_pairs(kw, nf, nb, tile, pure, monkeypatch):
+    if pure:  # the block formula in torch, as exported; without it the C pair attention
+        monkeypatch.setenv("AIVJ_PURE_PYTHON", "1")
+    else:
+        monkeypatch.delenv("AIVJ_PURE_PYTHON", raising=False)
+    torch.manual_seed(len(kw))
+    net = DualLayerCouplingNetwork(**kw).eval()
+    enc = _cache(net, 50)
+    g = torch.Generator().manual_seed(nf * nb)
+    fg, bg = torch.randint(0, 50, (nf,), generator=g), torch.randint(0, 50, (nb,), generator=g)
+    with torch.no_grad():
+        got = net.score_block(enc, fg, bg, ALL_OUTPUTS, tile=tile)
+    want = _pairs(net, enc, fg, bg)
+    assert set(got) == set(want)
+    for k in want:
+        assert got[k].shape == want[k].shape, k
+        torch.testing.assert_close(got[k], want[k], atol=2e-6, rtol=1e-5, msg=k)
+
+
+def test_score_block_of_no_candidates(monkeypatch):
+    monkeypatch.setenv("AIVJ_PURE_PYTHON", "1")
+    net = DualLayerCouplingNetwork().eval()
+    enc = _cache(net, 5)
+    with torch.no_grad():
+        out = net.score_block(enc, torch.tensor([], dtype=torch.long), torch.tensor([1, 2]), ("score",))
+    assert out["score"].shape == (0, 2)
+
+
+def test_a_nan_preset_spoils_only_its_own_pairs(monkeypatch):
+    # The block formula shares GEMMs across the tile; a NaN in one preset's cache row must not reach others.
+    monkeypatch.setenv("AIVJ_PURE_PYTHON", "1")
+    torch.manual_seed(1)
+    net = DualLayerCouplingNetwork().eval()
+    enc = _cache(net, 12)
+    enc[3] = float("nan")
+    fg, bg = torch.arange(12), torch.arange(12)
+    with torch.no_grad():
+        score = net.score_block(enc, fg, bg, ("score",))["score"]
+    bad = torch.zeros(12, 12, dtype=torch.bool)
+    bad[3, :], bad[:, 3] = True, True
+    assert score[bad].isnan().all() and score[~bad].isfinite().all()
+    enc[3] = _cache(net, 12)[3]
+    with torch.no_grad():
+        clean = net.score_block(enc, fg, bg, ("score",))["score"]
+    torch.testing.assert_close(score[~bad], clean[~bad])
+
+
+@pytest.mark.parametrize("nf, nb, tile", [(100, 100, 4096), (1, 1, 4096), (5000, 1, 4096), (7, 3000, 4096), (33, 65, 100)])
+def test_block_tiles_cover_the_block_within_the_tile(nf, nb, tile):
+    rows, cols = block_tiles(nf, nb, tile)
+    assert 1 <= rows <= max(nf, 1) and 1 <= cols <= max(nb, 1)
+    assert rows * cols <= tile
+    # near-equal tiles: the last row and column of tiles are at least half the others (no 1-wide leftovers)
+    assert nf % rows == 0 or nf % rows >= rows // 2
+    assert nb % cols == 0 or nb % cols >= cols // 2
+
+
+def test_the_champions_block_scores_equal_its_pair_scores(monkeypatch):
+    # The shipped champion on real presets (data/default's static features: the export path's inputs).
+    from aivj.inference import load_scorer
+
+    monkeypatch.setenv("AIVJ_REGISTRY", str(ROOT / "build" / "no-such-registry"))
+    monkeypatch.setenv("AIVJ_PURE_PYTHON", "1")
+    scorer = load_scorer("champion")
+    feats = pq.read_table(ROOT / "data" / "default" / "presets.parquet", columns=["features"]).column("features")
+    static = np.asarray(feats.slice(0, 80).to_pylist(), np.float32)
+    enc = scorer.encode_presets(static)
+    fg, bg = torch.arange(0, 45), torch.arange(30, 80)
+    with torch.no_grad():
+        got = scorer.net.score_block(enc, fg, bg, ("score",), tile=512)["score"]
+    want = _pairs(scorer.net, enc, fg, bg, ("score",))["score"]
+    torch.testing.assert_close(got, want, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_block_onnx_matches_torch_for_any_block(tmp_path):
+    import onnxruntime as ort
+
+    from aivj.inference.onnx import PAIR_OUTPUTS, export_block_onnx, score_block_onnx
+
+    torch.manual_seed(0)
+    net = DualLayerCouplingNetwork().eval()
+    session = ort.InferenceSession(str(export_block_onnx(net, tmp_path)), providers=["CPUExecutionProvider"])
+    enc = _cache(net, 120, seed=3)
+    for nf, nb, tile in ((1, 1, 4096), (1, 6, 4096), (37, 23, 4096), (70, 90, 1000), (2, 120, 50)):
+        fg, bg = torch.randperm(120)[:nf], torch.randperm(120)[:nb]
+        got = score_block_onnx(session, enc.numpy(), fg.numpy(), bg.numpy(), tile)
+        want = _pairs(net, enc, fg, bg, PAIR_OUTPUTS)
+        for k in PAIR_OUTPUTS:
+            assert got[k].shape == (nf, nb)
+            assert np.abs(got[k] - want[k].numpy()).max() < 1e-5, (k, nf, nb)
+
+
+def test_block_onnx_needs_one_block(tmp_path):
+    from aivj.inference.onnx import export_block_onnx
+
+    with pytest.raises(ValueError, match="one cross-attention block"):
+        export_block_onnx(DualLayerCouplingNetwork(blocks=2), tmp_path)

@@ -139,3 +139,27 @@ def test_block_onnx_needs_one_block(tmp_path):
 
     with pytest.raises(ValueError, match="one cross-attention block"):
         export_block_onnx(DualLayerCouplingNetwork(blocks=2), tmp_path)
+
+
+@pytest.mark.slow
+def test_aivj_export_onnx_writes_the_cached_graphs_of_the_champion(tmp_path, monkeypatch, capsys):
+    import onnxruntime as ort
+
+    from aivj.export.cli import main as export_cli
+    from aivj.inference import load_scorer
+    from aivj.inference.onnx import score_block_onnx
+
+    monkeypatch.setenv("AIVJ_REGISTRY", str(ROOT / "build" / "no-such-registry"))  # the shipped champion
+    assert export_cli(["onnx", "--out", str(tmp_path / "pair.onnx"), "--cached", str(tmp_path / "cached")]) == 0
+    assert sorted(p.name for p in (tmp_path / "cached").iterdir()) == ["block.onnx", "encoder.onnx", "pairs.onnx"]
+    assert "block.onnx checked against torch" in capsys.readouterr().out
+    scorer = load_scorer("champion")
+    feats = pq.read_table(ROOT / "data" / "default" / "presets.parquet", columns=["features"]).column("features")
+    static = np.asarray(feats.slice(0, 30).to_pylist(), np.float32)
+    enc = ort.InferenceSession(str(tmp_path / "cached" / "encoder.onnx")).run(
+        None, {"static": static, "render": np.zeros((30, 96), np.float32), "has_render": np.zeros(30, np.float32)}
+    )[0]
+    block = ort.InferenceSession(str(tmp_path / "cached" / "block.onnx"))
+    got = score_block_onnx(block, enc, np.arange(30), np.arange(30))["score"]
+    want = _pairs(scorer.net, scorer.encode_presets(static), torch.arange(30), torch.arange(30), ("score",))["score"]
+    assert np.abs(got - want.numpy()).max() < 1e-4

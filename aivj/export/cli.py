@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     ox = sub.add_parser("onnx", help="export the network as ONNX with a dynamic batch")
     ox.add_argument("--out", required=True, type=Path)
     ox.add_argument("--benchmark", action="store_true", help="also time 10,000 pairs with torch and onnxruntime")
+    ox.add_argument(
+        "--cached",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write encoder.onnx, pairs.onnx and block.onnx into DIR: presets encoded once, then pairs or a block "
+        "of candidates scored from that cache (docs/model.md)",
+    )
     for s in (pq, pc, ox):
         s.add_argument("--model", default=None, help="registry version or checkpoint (default: the champion)")
         s.add_argument("--registry", default=None, help="registry folder")
@@ -163,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         model = scorer.model
         info = export_onnx(model, args.out)
         print(f"{info['path']}: exported {scorer.label}; onnxruntime vs torch max abs diff {info['max_abs_diff']:.2e}")
+        if args.cached is not None:
+            from aivj.inference.onnx import export_block_onnx, export_split_onnx
+
+            if not hasattr(scorer.net, "score_block"):
+                raise ValueError(
+                    f"{scorer.label}: {type(scorer.net).__name__} has no preset cache; --cached needs the coupling net"
+                )
+            args.cached.mkdir(parents=True, exist_ok=True)
+            written = [*export_split_onnx(scorer.net, args.cached), export_block_onnx(scorer.net, args.cached)]
+            print(f"{args.cached}: {', '.join(p.name for p in written)} (block.onnx checked against torch)")
         if args.benchmark:
             print(json.dumps(benchmark(model, args.out), indent=2))
         return 0

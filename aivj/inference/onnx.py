@@ -110,12 +110,15 @@ class _Block(nn.Module):
         return tuple(out[k] for k in PAIR_OUTPUTS)
 
 
-def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], shapes: tuple) -> Path:
+def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], shapes: tuple, check=None) -> Path:
+    """torch.onnx.export to ``path`` atomically; ``check(tmp_path)`` runs on the written file before it lands."""
     module.eval()  # the wrapper too: a module in training mode makes the exporter warn
     with atomic_path(path, suffix=".onnx") as tmp:
         torch.onnx.export(
             module, args, tmp, dynamo=True, external_data=False, input_names=inputs, output_names=outputs, dynamic_shapes=shapes
         )
+        if check is not None:
+            check(tmp)
     return path
 
 
@@ -148,9 +151,24 @@ def export_block_onnx(net: nn.Module, out_dir: str | Path) -> Path:
         raise ValueError(f"block.onnx needs a net with one cross-attention block (the default), not {type(net).__name__}")
     net = net.eval()
     N, F, B = (torch.export.Dim(name, min=2) for name in ("presets", "fg", "bg"))
+    path = Path(out_dir) / "block.onnx"
+
+    def check(tmp: Path) -> None:  # another cache and block size than the export's, against score_pairs
+        import onnxruntime as ort
+
+        with torch.no_grad():
+            cache = _example_cache(net, 11)
+            fg, bg = torch.tensor([3, 1, 4, 1, 5]), torch.tensor([9, 2, 6, 5, 3, 5, 8])
+            want = net.score_pairs(cache, fg.repeat_interleave(len(bg)), bg.repeat(len(fg)))["score"].view(len(fg), len(bg))
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = score_block_onnx(session, cache.numpy(), fg.numpy(), bg.numpy())["score"]
+        diff = float(np.abs(got - want.numpy()).max())
+        if not diff < 1e-4:
+            raise RuntimeError(f"{path}: onnxruntime's block scores differ from torch by {diff:.3g} (limit 1e-4)")
+
     return _export(
         _Block(net), (_example_cache(net, 7), torch.tensor([0, 2, 4]), torch.tensor([1, 3, 5, 6, 0])),
-        Path(out_dir) / "block.onnx", ["cache", "fg_idx", "bg_idx"], list(PAIR_OUTPUTS), ({0: N}, {0: F}, {0: B}),
+        path, ["cache", "fg_idx", "bg_idx"], list(PAIR_OUTPUTS), ({0: N}, {0: F}, {0: B}), check,
     )  # fmt: skip
 
 

@@ -419,7 +419,9 @@ class DualLayerCouplingNetwork(nn.Module):
         """Training and evaluation: each preset encoded only as the layer it plays, no cache gathers."""
         (sf, rf, hf), (sb, rb, hb) = side_tensors(batch, "fg"), side_tensors(batch, "bg")
         n = sf.shape[0]
-        layers = torch.arange(2, device=sf.device).repeat_interleave(n)  # n FG rows, then n BG rows
+        # n FG rows, then n BG rows; not arange(2).repeat_interleave(n), which the ONNX exporter turns into an
+        # Expand to the example batch's size (aivj export onnx failed on any other batch size)
+        layers = torch.cat([sf.new_zeros(n, dtype=torch.long), sf.new_ones(n, dtype=torch.long)])
         tokens, aux, seen = self.encoder.tokens_and_aux(torch.cat([sf, sb]), torch.cat([rf, rb]), torch.cat([hf, hb]), layers)
         fg, bg = tokens[:n], tokens[n:]
         f0, b0 = fg.mean(1), bg.mean(1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from coupling.nets.dropout import FastDropout
@@ -29,6 +28,12 @@ def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
     place: two passes fewer over the [P, h, Tq, Tk] logits, the largest tensor of pair scoring.
     """
     logits = q @ k.transpose(-1, -2)
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        # Training: softmax's fused backward and a weighted sum over the keys instead of the two batched
+        # matmuls below, whose [1 x 9] and [9 x 1] backward products cost more than the formula (docs/benchmarks.md,
+        # "Training step": ~1 ms of a 144-pair step).
+        a = torch.softmax(logits, -1).mean(-2)  # [P, h, Tk]
+        return (a.unsqueeze(-1) * v).sum(-2, keepdim=True)
     if torch.is_grad_enabled():
         e = (logits - logits.amax(-1, keepdim=True)).exp()
     else:
@@ -90,16 +95,16 @@ class ResidualAttention(nn.Module):
         return self.split_heads(self.k(x)), self.split_heads(self.v(x))
 
     def attend(self, x_q: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pool: bool = False) -> torch.Tensor:
-        # Dropout acts on the output projection only: a dropout on the attention map would rule out
-        # the fused kernel (scaled_dot_product_attention has none on CPU) and cost 2.7x the attention.
+        # Dropout acts on the output projection only, not on the attention map: a mask over [P, h, T, T]
+        # cost 2.7x the attention itself when measured (with the fused kernel this module used then).
         if self.keep_attention:
             attn = softmax_last(q @ k.transpose(-1, -2))  # [P, h, Tq, Tk]
             self.last_attention = attn.detach()
             mixed = attn.mean(2, keepdim=True) @ v if pool else attn @ v
         elif pool:  # the pair scorer's path: only the mean over queries is needed
             mixed = pooled_attention(q, k, v)  # [P, h, 1, d_k]
-        else:
-            mixed = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        else:  # not scaled_dot_product_attention: at 9 tokens its CPU kernel took ~1.3 ms more of a 144-pair step
+            mixed = torch.softmax(q @ k.transpose(-1, -2), -1) @ v
         if pool:
             return self.pooled_output(x_q.mean(1), mixed.flatten(1))  # [P, d]
         mixed = mixed.transpose(1, 2).flatten(-2)  # [P, Tq, d]

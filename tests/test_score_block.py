@@ -113,6 +113,7 @@ def test_the_champions_block_scores_equal_its_pair_scores(monkeypatch):
         got = scorer.net.score_block(enc, fg, bg, ("score",), tile=512)["score"]
     want = _pairs(scorer.net, enc, fg, bg, ("score",))["score"]
     torch.testing.assert_close(got, want, atol=2e-6, rtol=1e-5)
+    np.testing.assert_allclose(scorer.score_block(enc, fg.numpy(), bg.numpy()), want.numpy(), atol=2e-6, rtol=1e-5)
 
 
 @pytest.mark.slow

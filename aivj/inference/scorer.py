@@ -2,8 +2,9 @@
 
 The object every consumer shares (export, the fast regression tier, and the scoring service, the
 daemon, A/B and dual-track tools to come): ``encode_presets`` once per preset, ``score_pairs`` on
-the cache, ``score_pack`` for a pack folder on the static path, and ``paths``, whether the model's
-recorded figures pass each scoring path's gates (aivj/contract/scoring_paths.py). No Hydra, no Trainer.
+the cache, ``score_block`` for every FG against every BG of a pack, ``score_pack`` for a pack folder
+on the static path, and ``paths``, whether the model's recorded figures pass each scoring path's gates
+(aivj/contract/scoring_paths.py). No Hydra, no Trainer.
 """
 
 from __future__ import annotations
@@ -107,6 +108,14 @@ class Scorer:
     def score_pairs(self, enc: torch.Tensor, fg_idx, bg_idx) -> np.ndarray:
         out = self.net.score_pairs(enc, torch.as_tensor(fg_idx, dtype=torch.long), torch.as_tensor(bg_idx, dtype=torch.long))
         return (out["score"] if isinstance(out, dict) else out).float().cpu().numpy()
+
+    @torch.no_grad()
+    def score_block(self, enc: torch.Tensor, fg_idx, bg_idx) -> np.ndarray:
+        """Scores [F, B] of every FG preset of ``fg_idx`` against every BG preset of ``bg_idx`` (a pack's candidates)."""
+        if not hasattr(self.net, "score_block"):
+            raise TypeError(f"{self.label}: {type(self.net).__name__} has no score_block; use score_pairs")
+        fg, bg = (torch.as_tensor(i, dtype=torch.long) for i in (fg_idx, bg_idx))
+        return self.net.score_block(enc, fg, bg, outputs=("score",))["score"].float().cpu().numpy()
 
     @property
     def has_coupling(self) -> bool:

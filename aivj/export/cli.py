@@ -61,6 +61,40 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+CACHED_GRAPHS = ("encoder.onnx", "pairs.onnx", "block.onnx")
+
+
+def _check_cached(scorer, out: Path, cached: Path) -> None:
+    from aivj.inference.onnx import check_block_net
+
+    try:
+        check_block_net(scorer.net)
+    except ValueError as exc:
+        raise ValueError(f"{scorer.label}: {exc}") from None
+    if out.resolve().parent == cached.resolve() and out.name in CACHED_GRAPHS:
+        raise ValueError(f"--out {out} would be overwritten by the cached graph of that name in --cached {cached}")
+
+
+def _export_cached(net, cached: Path) -> list[str]:
+    """The three cached graphs, written into a scratch folder inside ``cached`` and moved into place only once
+    all three exist and block.onnx passed its check: a failed export leaves the folder as it was."""
+    import shutil
+    import tempfile
+
+    from aivj.inference.onnx import export_block_onnx, export_split_onnx
+
+    cached.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".cached-", dir=cached))
+    try:
+        export_split_onnx(net, scratch)
+        export_block_onnx(net, scratch)
+        for name in CACHED_GRAPHS:
+            (scratch / name).replace(cached / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return list(CACHED_GRAPHS)
+
+
 def meta_path(out: Path) -> Path:
     """pairs-quality.v0.json -> pairs-quality.v0.meta.json beside it."""
     return out.with_name((out.name[:-5] if out.name.endswith(".json") else out.name) + ".meta.json")
@@ -169,18 +203,12 @@ def main(argv: list[str] | None = None) -> int:
 
         scorer = load_scorer(choice.spec, args.registry)
         model = scorer.model
+        if args.cached is not None:  # refused before anything is written: exit 2 means nothing written
+            _check_cached(scorer, args.out, args.cached)
         info = export_onnx(model, args.out)
         print(f"{info['path']}: exported {scorer.label}; onnxruntime vs torch max abs diff {info['max_abs_diff']:.2e}")
         if args.cached is not None:
-            from aivj.inference.onnx import export_block_onnx, export_split_onnx
-
-            if not hasattr(scorer.net, "score_block"):
-                raise ValueError(
-                    f"{scorer.label}: {type(scorer.net).__name__} has no preset cache; --cached needs the coupling net"
-                )
-            args.cached.mkdir(parents=True, exist_ok=True)
-            written = [*export_split_onnx(scorer.net, args.cached), export_block_onnx(scorer.net, args.cached)]
-            print(f"{args.cached}: {', '.join(p.name for p in written)} (block.onnx checked against torch)")
+            print(f"{args.cached}: {', '.join(_export_cached(scorer.net, args.cached))} (block.onnx checked against torch)")
         if args.benchmark:
             print(json.dumps(benchmark(model, args.out), indent=2))
         return 0

@@ -145,10 +145,17 @@ def export_split_onnx(net: nn.Module, out_dir: str | Path) -> tuple[Path, Path]:
     return enc_path, pair_path
 
 
+def check_block_net(net: nn.Module) -> None:
+    """ValueError unless ``net`` has what block.onnx exports: a preset cache and one cross-attention block."""
+    if not hasattr(net, "score_block"):
+        raise ValueError(f"{type(net).__name__} scores whole pairs (no preset cache): the cached graphs need the coupling net")
+    if len(net.blocks) != 1:
+        raise ValueError(f"block.onnx needs one cross-attention block (the default); this net has {len(net.blocks)}")
+
+
 def export_block_onnx(net: nn.Module, out_dir: str | Path) -> Path:
     """Writes block.onnx (every FG against every BG, outputs [F, B]) under out_dir; returns its path."""
-    if len(getattr(net, "blocks", ())) != 1:
-        raise ValueError(f"block.onnx needs a net with one cross-attention block (the default), not {type(net).__name__}")
+    check_block_net(net)
     net = net.eval()
     N, F, B = (torch.export.Dim(name, min=2) for name in ("presets", "fg", "bg"))
     path = Path(out_dir) / "block.onnx"
@@ -159,12 +166,12 @@ def export_block_onnx(net: nn.Module, out_dir: str | Path) -> Path:
         with torch.no_grad():
             cache = _example_cache(net, 11)
             fg, bg = torch.tensor([3, 1, 4, 1, 5]), torch.tensor([9, 2, 6, 5, 3, 5, 8])
-            want = net.score_pairs(cache, fg.repeat_interleave(len(bg)), bg.repeat(len(fg)))["score"].view(len(fg), len(bg))
+            want = net.score_pairs(cache, fg.repeat_interleave(len(bg)), bg.repeat(len(fg)), PAIR_OUTPUTS)
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        got = score_block_onnx(session, cache.numpy(), fg.numpy(), bg.numpy())["score"]
-        diff = float(np.abs(got - want.numpy()).max())
+        got = score_block_onnx(session, cache.numpy(), fg.numpy(), bg.numpy(), tile=8)  # several tiles, unequal
+        diff = max(float(np.abs(got[k].reshape(-1) - want[k].numpy()).max()) for k in PAIR_OUTPUTS)
         if not diff < 1e-4:
-            raise RuntimeError(f"{path}: onnxruntime's block scores differ from torch by {diff:.3g} (limit 1e-4)")
+            raise RuntimeError(f"{path}: onnxruntime's block outputs differ from torch by {diff:.3g} (limit 1e-4)")
 
     return _export(
         _Block(net), (_example_cache(net, 7), torch.tensor([0, 2, 4]), torch.tensor([1, 3, 5, 6, 0])),
@@ -176,17 +183,23 @@ def score_block_onnx(session, cache: np.ndarray, fg_idx, bg_idx, tile: int = 409
     """block.onnx over every (fg_idx[f], bg_idx[b]) in the tiles of ``block_tiles`` -> {output: [F, B]}."""
     from coupling.nets.coupling_net import block_tiles
 
+    cache = np.ascontiguousarray(cache, np.float32)
     fg, bg = np.asarray(fg_idx, np.int64), np.asarray(bg_idx, np.int64)
-    rows, cols = block_tiles(len(fg), len(bg), tile)
+    for name, idx in (("fg_idx", fg), ("bg_idx", bg)):
+        if idx.size and not (0 <= idx.min() and idx.max() < len(cache)):
+            raise ValueError(f"{name}: indices must lie in [0, {len(cache)}) (the cache's presets), got {idx.min()}..{idx.max()}")
+    fg_parts, bg_parts = block_tiles(len(fg), len(bg), tile)
     out = {k: np.empty((len(fg), len(bg)), np.float32) for k in PAIR_OUTPUTS}
-    for i in range(0, len(fg), rows):
-        for j in range(0, len(bg), cols):
-            f, b = fg[i : i + rows], bg[j : j + cols]
-            # the graph's F and B are at least 2: a lone row or column is scored twice and cut
-            ff, bb = (np.repeat(x, 2) if len(x) == 1 else x for x in (f, b))
-            got = session.run(list(PAIR_OUTPUTS), {"cache": cache, "fg_idx": ff, "bg_idx": bb})
-            for k, v in zip(PAIR_OUTPUTS, got):
-                out[k][i : i + len(f), j : j + len(b)] = v[: len(f), : len(b)]
+    i = 0
+    for f in np.array_split(fg, fg_parts):
+        j = 0
+        for b in np.array_split(bg, bg_parts):
+            if len(f) and len(b):
+                got = session.run(list(PAIR_OUTPUTS), {"cache": cache, "fg_idx": f, "bg_idx": b})
+                for k, v in zip(PAIR_OUTPUTS, got):
+                    out[k][i : i + len(f), j : j + len(b)] = v
+            j += len(b)
+        i += len(f)
     return out
 
 

@@ -33,16 +33,16 @@ except ImportError:
 
 
 def block_tiles(n_fg: int, n_bg: int, tile: int = 4096) -> tuple[int, int]:
-    """(FG rows, BG columns) of the tiles a block of n_fg x n_bg candidates is scored in: at most ``tile``
-    pairs, as square as the block allows and of near-equal sizes (100 x 100 -> four 50 x 50). A tile's logits
-    (4 heads x 81 per pair) then stay in the CPU cache: 4,096 pairs a tile scored 10,000 pairs in ~35 ms in
-    onnxruntime against ~50 ms as one 100 x 100 tile (docs/benchmarks.md, "Pair scoring")."""
-
-    def balanced(n: int, most: int) -> int:  # n split into ceil(n / most) near-equal parts
-        return -(-n // -(-n // most)) if n else 1
-
-    rows = balanced(n_fg, max(math.isqrt(tile), tile // max(n_bg, 1), 1))  # few BG: taller tiles
-    return rows, balanced(n_bg, max(1, tile // rows))
+    """(FG parts, BG parts) a block of n_fg x n_bg candidates is cut into (``tensor_split`` /
+    ``np.array_split``): tiles of at most ``tile`` pairs, as square as the block allows, their sizes differing
+    by at most one (100 x 100 -> four 50 x 50). A tile's logits (4 heads x 81 per pair) then stay in the CPU
+    cache: 4,096 pairs a tile scored 10,000 pairs in ~35 ms in onnxruntime against ~50 ms as one 100 x 100
+    tile (docs/benchmarks.md, "Pair scoring")."""
+    if tile < 1:
+        raise ValueError(f"tile must be at least 1 pair, got {tile}")
+    fg_parts = -(-n_fg // max(math.isqrt(tile), tile // max(n_bg, 1), 1))  # few BG: taller tiles
+    rows = -(-n_fg // fg_parts) if n_fg else 1  # the tallest tile
+    return max(fg_parts, 1), max(-(-n_bg // max(1, tile // rows)), 1)
 
 
 class RenderPredictor(nn.Module):
@@ -328,14 +328,23 @@ class DualLayerCouplingNetwork(nn.Module):
         attention is a GEMM per head (``pooled_attention_block``), in tiles of at most ``tile`` pairs
         (``block_tiles``)."""
         nf, nb = fg_idx.shape[0], bg_idx.shape[0]
-        if len(self.blocks) != 1 or self._native_pairs(enc) or not nf * nb:
+        blk, d = (self.blocks[0] if len(self.blocks) == 1 else None), self.dim
+        if (
+            blk is None
+            or self._native_pairs(enc)
+            or not nf * nb
+            or blk.fg_from_bg.keep_attention
+            or blk.bg_from_fg.keep_attention
+        ):
             out = self.score_pairs(enc, fg_idx.repeat_interleave(nb), bg_idx.repeat(nf), outputs)
             return {k: v.unflatten(0, (nf, nb)) for k, v in out.items()}
         if nf * nb > tile and not torch.compiler.is_compiling():
-            fg_rows, bg_cols = block_tiles(nf, nb, tile)
-            tiles = [[self.score_block(enc, f, b, outputs, tile) for b in bg_idx.split(bg_cols)] for f in fg_idx.split(fg_rows)]
+            fg_parts, bg_parts = block_tiles(nf, nb, tile)
+            tiles = [
+                [self.score_block(enc, f, b, outputs, tile) for b in bg_idx.tensor_split(bg_parts)]
+                for f in fg_idx.tensor_split(fg_parts)
+            ]
             return {k: torch.cat([torch.cat([t[k] for t in row], 1) for row in tiles]) for k in tiles[0][0]}
-        blk, d = self.blocks[0], self.dim
         # the block's rows first, then their parts: slicing a part out of the whole cache first (as _unpack
         # does for pairs, where the rows outnumber the presets) copies the whole pack's cache in onnxruntime
         fg_rows, bg_rows = enc.index_select(0, fg_idx)[:, 0], enc.index_select(0, bg_idx)[:, 1]

@@ -68,9 +68,9 @@ def test_same_preset_audio_settings_give_identical_frames(three_renders):
 
 # sha256 of the stored frames (uint8 [64, 32, 32, 3] bytes) of the render cache that data/default was built
 # from (var/cache/refinery/techno-128px-95e6f70e55, rendered on an Intel Xeon with AVX-512): a speed change that
-# alters a frame fails here. llvmpipe JIT-compiles the shaders for the host CPU, and its approximate reciprocals
-# and vector code differ between CPU vendors and vector extensions, so the same render gives other bytes on
-# another kind of CPU (an AMD EPYC with AVX2, 2026-12-02): the digests are kept per kind of CPU. Airs is not
+# alters a frame fails here. The same render gives other bytes on another kind of CPU, most likely because
+# llvmpipe JIT-compiles the shaders for the host (approximate reciprocals and vector code differ between
+# vendors and vector extensions) (an AMD EPYC with AVX2, 2026-12-02): the digests are kept per kind of CPU. Airs is not
 # pinned: its cached frames differ from any fresh render of it (state an earlier preset of the cache's worker
 # left behind, docs/benchmarks.md "Renderer").
 CACHE_TAG = "techno-128px-95e6f70e55"

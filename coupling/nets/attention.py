@@ -23,21 +23,18 @@ def softmax_last(x: torch.Tensor) -> torch.Tensor:
 def pooled_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """mean over queries of softmax(q k^T) v: [P, h, Tq, d_k] x2, [P, h, Tk, d_k] -> [P, h, 1, d_k].
 
-    The softmax's division and the mean over queries are folded into one small matmul (weights
-    1 / (Tq * row sum) times the exponentials), and without autograd the exponentials are taken in
-    place: two passes fewer over the [P, h, Tq, Tk] logits, the largest tensor of pair scoring.
+    Without autograd the softmax's division and the mean over queries are folded into one small matmul
+    (weights 1 / (Tq * row sum) times the exponentials) and the exponentials are taken in place: two passes
+    fewer over the [P, h, Tq, Tk] logits, the largest tensor of pair scoring.
     """
     logits = q @ k.transpose(-1, -2)
-    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+    if logits.requires_grad:
         # Training: softmax's fused backward and a weighted sum over the keys instead of the two batched
         # matmuls below, whose [1 x 9] and [9 x 1] backward products cost more than the formula (docs/benchmarks.md,
         # "Training step": ~1 ms of a 144-pair step).
         a = torch.softmax(logits, -1).mean(-2)  # [P, h, Tk]
         return (a.unsqueeze(-1) * v).sum(-2, keepdim=True)
-    if torch.is_grad_enabled():
-        e = (logits - logits.amax(-1, keepdim=True)).exp()
-    else:
-        e = logits.sub_(logits.amax(-1, keepdim=True)).exp_()
+    e = logits.sub_(logits.amax(-1, keepdim=True)).exp_()  # a fresh tensor outside autograd: in place is safe
     w = e.sum(-1).mul_(q.shape[-2]).reciprocal_().unsqueeze(-2)  # [P, h, 1, Tq]
     return (w @ e) @ v
 
